@@ -1,0 +1,160 @@
+import { indexOfCrlf } from "./bytes.js";
+import { HttpError } from "./errors.js";
+import type { ConnectionInput } from "./input.js";
+import type { Limits } from "./limits.js";
+import type { BodyFraming } from "./parser.js";
+
+/** Longest chunk-size line accepted (size, extensions, CRLF). */
+const MAX_CHUNK_LINE = 4096;
+/** Largest piece handed to the body stream at once. */
+const MAX_PIECE = 256 * 1024;
+
+const HEX = /^([0-9a-fA-F]{1,16})[ \t]*(;.*)?$/;
+
+/**
+ * The body of one request, read from the connection on demand: nothing is read before the handler
+ * (or the connection loop, to skip what the handler left) asks for it.
+ */
+export class RequestBody {
+  /** Set when the body was malformed or ended early; the connection cannot continue after it. */
+  error: HttpError | undefined;
+  /** Whether anyone asked for body bytes yet (for `Expect: 100-continue`). */
+  started = false;
+  private done: boolean;
+  private remainingInChunk = 0;
+  private received = 0;
+  private trailersRead = false;
+
+  constructor(
+    private readonly input: ConnectionInput,
+    private readonly framing: BodyFraming,
+    private readonly limits: Limits,
+    private readonly beforeFirstRead: () => Promise<void>,
+  ) {
+    this.done = framing.kind === "none";
+    if (framing.kind === "length") this.remainingInChunk = framing.length;
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** The next piece of the body, or null at its end. Throws HttpError on malformed framing. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.done) return null;
+    if (this.error) throw this.error;
+    try {
+      if (!this.started) {
+        this.started = true;
+        await this.beforeFirstRead();
+      }
+      return this.framing.kind === "chunked" ? await this.nextChunked() : await this.nextFixed();
+    } catch (error) {
+      this.error = error instanceof HttpError ? error : new HttpError(400, String(error));
+      throw this.error;
+    }
+  }
+
+  /** A stream over `next()` that reads only as fast as its consumer pulls. */
+  toStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const piece = await this.next();
+          if (piece) controller.enqueue(piece);
+          else controller.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** Reads and discards the rest of the body, up to `maxBytes`; true when the body ended within that. */
+  async skipRest(maxBytes: number): Promise<boolean> {
+    let skipped = 0;
+    while (!this.done && skipped <= maxBytes) {
+      const piece = await this.next();
+      if (piece) skipped += piece.length;
+    }
+    return this.done;
+  }
+
+  private async nextFixed(): Promise<Uint8Array | null> {
+    const piece = await this.input.take(Math.min(this.remainingInChunk, MAX_PIECE));
+    if (piece.length === 0) throw new HttpError(400, "connection closed before the request body ended");
+    this.remainingInChunk -= piece.length;
+    if (this.remainingInChunk === 0) this.done = true;
+    return piece;
+  }
+
+  private async nextChunked(): Promise<Uint8Array | null> {
+    while (this.remainingInChunk === 0) {
+      const size = await this.readChunkSize();
+      if (size === 0) {
+        await this.readTrailers();
+        this.done = true;
+        return null;
+      }
+      this.received += size;
+      if (this.received > this.limits.maxBodySize) {
+        throw new HttpError(413, `request body exceeds the limit of ${this.limits.maxBodySize} bytes`);
+      }
+      this.remainingInChunk = size;
+    }
+    const piece = await this.input.take(Math.min(this.remainingInChunk, MAX_PIECE));
+    if (piece.length === 0) throw new HttpError(400, "connection closed inside a chunk");
+    this.remainingInChunk -= piece.length;
+    if (this.remainingInChunk === 0) await this.expectCrlf();
+    return piece;
+  }
+
+  /** Reads one CRLF-terminated line (without the CRLF), bounded by `maxLength`. */
+  private async readLine(maxLength: number, what: string): Promise<string> {
+    for (;;) {
+      const buffered = this.input.buffered;
+      const end = indexOfCrlf(buffered);
+      if (end !== -1) {
+        if (end > maxLength) break;
+        let line = "";
+        for (let i = 0; i < end; i++) {
+          const byte = buffered[i]!;
+          if (byte < 0x20 && byte !== 0x09) throw new HttpError(400, `control character in ${what}`);
+          line += String.fromCharCode(byte);
+        }
+        this.input.skip(end + 2);
+        return line;
+      }
+      if (buffered.length > maxLength) break;
+      if (!(await this.input.fill())) throw new HttpError(400, `connection closed inside the ${what}`);
+    }
+    throw new HttpError(what === "trailer section" ? 431 : 400, `${what} too long`);
+  }
+
+  private async readChunkSize(): Promise<number> {
+    const line = await this.readLine(MAX_CHUNK_LINE, "chunk size line");
+    const match = HEX.exec(line);
+    if (!match) throw new HttpError(400, "malformed chunk size");
+    return parseInt(match[1]!, 16);
+  }
+
+  private async expectCrlf(): Promise<void> {
+    while (this.input.buffered.length < 2) {
+      if (!(await this.input.fill())) throw new HttpError(400, "connection closed after chunk data");
+    }
+    const buffered = this.input.buffered;
+    if (buffered[0] !== 13 || buffered[1] !== 10) throw new HttpError(400, "chunk data not followed by CRLF");
+    this.input.skip(2);
+  }
+
+  private async readTrailers(): Promise<void> {
+    if (this.trailersRead) return;
+    let budget = this.limits.maxHeaderSize;
+    for (;;) {
+      const line = await this.readLine(budget, "trailer section");
+      budget -= line.length + 2;
+      if (line === "") break;
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(line)) throw new HttpError(400, "malformed trailer field");
+    }
+    this.trailersRead = true;
+  }
+}

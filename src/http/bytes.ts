@@ -1,0 +1,55 @@
+/** Byte helpers shared by the HTTP and WebSocket code (web platform only). */
+
+export const EMPTY = new Uint8Array(0);
+const CR = 13;
+const LF = 10;
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Index of the first CRLF at or after `from`, or -1. */
+export function indexOfCrlf(bytes: Uint8Array, from = 0): number {
+  let i = bytes.indexOf(LF, from + 1);
+  while (i !== -1) {
+    if (bytes[i - 1] === CR) return i - 1;
+    i = bytes.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+/** Index of the CRLFCRLF that ends a header section, searching from `from`, or -1. */
+export function indexOfHeadEnd(bytes: Uint8Array, from = 0): number {
+  let i = bytes.indexOf(LF, Math.max(from, 3));
+  while (i !== -1) {
+    if (bytes[i - 1] === CR && bytes[i - 2] === LF && bytes[i - 3] === CR) return i - 3;
+    i = bytes.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+/** Bytes as ISO-8859-1 text, one character per byte: how HTTP field values are carried. */
+export function decodeLatin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let text = "";
+  // Chunks keep String.fromCharCode's argument count well below engine limits.
+  for (let i = start; i < end; i += 4096) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  }
+  return text;
+}
+
+/** ISO-8859-1 text as bytes; characters above U+00FF cannot appear in HTTP fields. */
+export function encodeLatin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) throw new TypeError(`character U+${code.toString(16).padStart(4, "0")} cannot be sent in an HTTP header`);
+    out[i] = code;
+  }
+  return out;
+}

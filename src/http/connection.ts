@@ -1,0 +1,287 @@
+import { indexOfHeadEnd } from "./bytes.js";
+import { RequestBody } from "./body.js";
+import { HttpError } from "./errors.js";
+import { ConnectionInput } from "./input.js";
+import type { Limits } from "./limits.js";
+import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
+import { serializeHead, writeResponse } from "./response.js";
+import { type ConnectionInfo, recordedUpgrade, takeOverOf } from "./upgrade.js";
+import type { TCPSocket } from "../sockets/types.js";
+
+/** What the connection loop needs from the server. */
+export interface ConnectionHost {
+  limits: Limits;
+  /** Produces the response for a request (the user's handler, with error handling around it). */
+  respond(request: Request, info: ConnectionInfo): Promise<Response | undefined>;
+  /** Counts a request the server answered itself with a 4xx/5xx. */
+  refused(): void;
+  /** Reports a connection-level failure that no response can carry. */
+  report(error: unknown): void;
+  /** True once the server shuts down: finish the request in hand, take no new ones. */
+  readonly draining: boolean;
+}
+
+const ENCODER = new TextEncoder();
+const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** Unread request body the loop will skip to keep a connection alive; beyond it, it closes instead. */
+const MAX_SKIPPED_BODY = 256 * 1024;
+
+const rawTargets = new WeakMap<Request, string>();
+
+/** The request target as it appeared on the request line (`*` for server-wide OPTIONS). */
+export function requestTarget(request: Request): string | undefined {
+  return rawTargets.get(request);
+}
+
+/** One accepted connection, from its first byte to its close. */
+export class Connection {
+  /** Between requests, waiting for the next head: safe to close at shutdown. */
+  idle = true;
+  private input!: ConnectionInput;
+  private writer!: WritableStreamDefaultWriter<Uint8Array>;
+  private info!: ConnectionInfo;
+  private headTimer: ReturnType<typeof setTimeout> | undefined;
+  private timedOut = false;
+  private upgraded = false;
+
+  constructor(
+    private readonly socket: TCPSocket,
+    private readonly host: ConnectionHost,
+    /** Over the connection cap: answer 503 and close. */
+    private readonly overCapacity = false,
+  ) {}
+
+  /** Runs the request loop; resolves when the connection is closed. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      const opened = await this.socket.opened;
+      this.input = new ConnectionInput(opened.readable.getReader());
+      this.writer = opened.writable.getWriter();
+      this.info = {
+        remoteAddress: opened.remoteAddress,
+        remotePort: opened.remotePort,
+        localAddress: opened.localAddress,
+        localPort: opened.localPort,
+        remoteAddr: { transport: "tcp", hostname: opened.remoteAddress, port: opened.remotePort },
+      };
+      if (this.overCapacity) await this.refuse(new HttpError(503, "too many connections"));
+      else await this.serveRequests();
+    } catch (error) {
+      this.host.report(error);
+    } finally {
+      if (!this.upgraded) await this.close();
+    }
+  }
+
+  /** Closes an idle connection at once (shutdown); a busy one closes after its response. */
+  closeIfIdle(): void {
+    if (this.idle) this.input?.cancel("server shutting down");
+  }
+
+  private async serveRequests(): Promise<void> {
+    let keepAlive = true;
+    while (keepAlive && !this.host.draining) {
+      let head: RequestHead | undefined;
+      let body: RequestBody | undefined;
+      try {
+        head = await this.readHead();
+        if (!head) return;
+        keepAlive = wantsKeepAlive(head);
+        const request = this.buildRequest(head, (body = this.createBody(head)));
+        const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
+        if (!response) throw new Error("the handler returned no Response");
+        const takeOver = takeOverOf(response);
+        if (takeOver) {
+          await this.writer.write(serializeHead(101, response.headers));
+          this.upgraded = true;
+          takeOver({
+            head: this.input.detach(),
+            reader: this.input.reader,
+            writer: this.writer,
+            info: this.info,
+            close: () => this.close(),
+          });
+          return;
+        }
+        if (body.error) throw body.error;
+        // A client waiting for 100 Continue that never got it may or may not send its body: don't guess.
+        const unreadAfterExpect = !body.finished && !body.started && expectsContinue(head);
+        const target = { method: head.method, version: head.version, keepAlive: keepAlive && !this.host.draining };
+        keepAlive = await writeResponse(this.writer, response, target);
+        if (unreadAfterExpect) keepAlive = false;
+        else if (keepAlive && !body.finished) keepAlive = await body.skipRest(MAX_SKIPPED_BODY).catch(() => false);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        await this.refuse(error);
+        return;
+      }
+    }
+  }
+
+  /** Reads the next request head; undefined when the peer closed or stayed idle too long. */
+  private async readHead(): Promise<RequestHead | undefined> {
+    const { limits } = this.host;
+    this.idle = true;
+    this.timedOut = false;
+    this.armHeadTimer(limits.idleTimeout);
+    try {
+      let scanned = 0;
+      let started = false;
+      for (;;) {
+        let buffered = this.input.buffered;
+        // RFC 9112 §2.2: empty lines before a request line are ignored.
+        let leading = 0;
+        while (leading + 1 < buffered.length && buffered[leading] === 13 && buffered[leading + 1] === 10) leading += 2;
+        if (leading) {
+          this.input.skip(leading);
+          buffered = this.input.buffered;
+          scanned = 0;
+        }
+        if (buffered.length > 0 && !started) {
+          started = true;
+          this.idle = false;
+          this.armHeadTimer(limits.headersTimeout);
+        }
+        const end = indexOfHeadEnd(buffered, scanned);
+        if (end !== -1) {
+          if (end + 4 > limits.maxHeaderSize) throw new HttpError(431, "request header section too large");
+          const head = parseRequestHead(buffered, end + 2, limits);
+          this.input.skip(end + 4);
+          return head;
+        }
+        if (buffered.length > limits.maxHeaderSize) {
+          const lineEnd = buffered.indexOf(10);
+          if (lineEnd === -1 || lineEnd > limits.maxRequestTargetLength) {
+            throw new HttpError(lineEnd === -1 ? 414 : 431, lineEnd === -1 ? "request target too long" : "request header section too large");
+          }
+          throw new HttpError(431, "request header section too large");
+        }
+        scanned = Math.max(0, buffered.length - 3);
+        if (!(await this.input.fill())) {
+          if (this.timedOut && started) throw new HttpError(408, "request head not received in time");
+          if (started && !this.timedOut && this.input.buffered.length > 0 && !this.host.draining) {
+            throw new HttpError(400, "connection closed in the middle of a request head");
+          }
+          return undefined;
+        }
+      }
+    } finally {
+      clearTimeout(this.headTimer);
+    }
+  }
+
+  private armHeadTimer(ms: number): void {
+    clearTimeout(this.headTimer);
+    this.headTimer = setTimeout(() => {
+      this.timedOut = true;
+      this.input.cancel("timeout");
+    }, ms);
+  }
+
+  private createBody(head: RequestHead): RequestBody {
+    const framing = bodyFraming(head, this.host.limits);
+    return new RequestBody(this.input, framing, this.host.limits, async () => {
+      if (expectsContinue(head) && head.version === "1.1") await this.writer.write(CONTINUE);
+    });
+  }
+
+  private buildRequest(head: RequestHead, body: RequestBody): Request {
+    const headers = new Headers();
+    let host: string | undefined;
+    let hosts = 0;
+    for (const [name, value] of head.headers) {
+      if (name === "host") {
+        host = value;
+        hosts++;
+      }
+      headers.append(name, value);
+    }
+    if (head.version === "1.1" && hosts === 0) throw new HttpError(400, "missing Host header");
+    if (hosts > 1) throw new HttpError(400, "more than one Host header");
+    const expectation = headers.get("expect");
+    if (expectation !== null && expectation.toLowerCase() !== "100-continue") {
+      throw new HttpError(417, `expectation '${expectation}' is not supported`);
+    }
+    const local = this.info.localAddress.includes(":") ? `[${this.info.localAddress}]` : this.info.localAddress;
+    const url = requestUrl(head, host ?? `${local}:${this.info.localPort}`);
+    const method = head.method;
+    if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
+      throw new HttpError(501, `method ${method} is not supported`);
+    }
+    // Web Requests cannot carry a body on GET or HEAD; such a body is read and dropped after the response.
+    const carriesBody = !body.finished && method !== "GET" && method !== "HEAD";
+    const request = new Request(url, {
+      method,
+      headers,
+      body: carriesBody ? body.toStream() : null,
+      // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
+      duplex: "half",
+    });
+    rawTargets.set(request, head.target);
+    return request;
+  }
+
+  /** Answers a refused request and lets the connection close. */
+  private async refuse(error: HttpError): Promise<void> {
+    this.host.refused();
+    const body = ENCODER.encode(`${error.message}\n`);
+    const head = serializeHead(error.status, [
+      ["content-type", "text/plain; charset=utf-8"],
+      ["content-length", String(body.length)],
+      ["connection", "close"],
+    ]);
+    const bytes = new Uint8Array(head.length + body.length);
+    bytes.set(head, 0);
+    bytes.set(body, head.length);
+    await this.writer.write(bytes).catch(() => {});
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Flushes what was written, then closes both directions. */
+  private close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.headTimer);
+      await this.writer?.close().catch(() => {});
+      this.input?.cancel("connection closed");
+      await this.socket.close().catch(() => {});
+    })();
+    return this.closing;
+  }
+}
+
+function headerValue(head: RequestHead, name: string): string | undefined {
+  let found: string | undefined;
+  for (const [field, value] of head.headers) if (field === name) found = found === undefined ? value : `${found}, ${value}`;
+  return found;
+}
+
+function hasToken(value: string | undefined, token: string): boolean {
+  return value !== undefined && value.toLowerCase().split(",").some((part) => part.trim() === token);
+}
+
+function wantsKeepAlive(head: RequestHead): boolean {
+  const connection = headerValue(head, "connection");
+  if (hasToken(connection, "close")) return false;
+  return head.version === "1.1" || hasToken(connection, "keep-alive");
+}
+
+function expectsContinue(head: RequestHead): boolean {
+  return hasToken(headerValue(head, "expect"), "100-continue");
+}
+
+/** RFC 9110 §7.2 Host: uri-host [ ":" port ], with uri-host a reg-name or an IP literal. */
+const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5})?$/;
+
+function requestUrl(head: RequestHead, host: string): string {
+  const target = head.target;
+  if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
+  try {
+    if (target.startsWith("/")) return new URL(`http://${host}${target}`).href;
+    if (target === "*" && head.method === "OPTIONS") return new URL(`http://${host}/*`).href;
+    if (/^https?:\/\//i.test(target)) return new URL(target).href;
+  } catch {
+    // reported below
+  }
+  throw new HttpError(400, `invalid request target '${target}'`);
+}

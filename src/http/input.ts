@@ -1,0 +1,68 @@
+import { concatBytes, EMPTY } from "./bytes.js";
+
+/**
+ * The unread bytes of one connection over its socket reader. Request heads accumulate here;
+ * body bytes are handed out as views of the chunks the socket delivered, without copying.
+ */
+export class ConnectionInput {
+  private pending: Uint8Array = EMPTY;
+  private ended = false;
+
+  constructor(readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** Unread bytes, without consuming them. */
+  get buffered(): Uint8Array {
+    return this.pending;
+  }
+
+  /** The peer has closed its side and every byte it sent has been read from the socket. */
+  get atEnd(): boolean {
+    return this.ended;
+  }
+
+  /** Reads one more chunk from the socket onto the unread bytes; false at end of stream. */
+  async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    const { value, done } = await this.reader.read();
+    if (done) {
+      this.ended = true;
+      return false;
+    }
+    this.pending = concatBytes(this.pending, value);
+    return true;
+  }
+
+  /** Consumes `count` unread bytes. */
+  skip(count: number): void {
+    this.pending = this.pending.subarray(count);
+  }
+
+  /** Consumes and returns up to `max` bytes, reading from the socket only when nothing is buffered; EMPTY at end. */
+  async take(max: number): Promise<Uint8Array> {
+    if (this.pending.length === 0) {
+      if (this.ended) return EMPTY;
+      const { value, done } = await this.reader.read();
+      if (done) {
+        this.ended = true;
+        return EMPTY;
+      }
+      this.pending = value;
+    }
+    const out = this.pending.length <= max ? this.pending : this.pending.subarray(0, max);
+    this.pending = this.pending.length <= max ? EMPTY : this.pending.subarray(max);
+    return out;
+  }
+
+  /** Hands back what is unread (for a protocol that takes the connection over). */
+  detach(): Uint8Array {
+    const rest = this.pending;
+    this.pending = EMPTY;
+    return rest;
+  }
+
+  /** Makes a pending read finish as end of stream (timeouts, shutdown). */
+  cancel(reason?: unknown): void {
+    this.ended = true;
+    this.reader.cancel(reason).catch(() => {});
+  }
+}

@@ -1,0 +1,125 @@
+import { decodeLatin1, indexOfCrlf } from "./bytes.js";
+import { HttpError } from "./errors.js";
+import type { Limits } from "./limits.js";
+
+/** A parsed request line and header section (RFC 9112 §2–5). */
+export interface RequestHead {
+  method: string;
+  /** The request target exactly as sent: origin-form, absolute-form, authority-form or "*". */
+  target: string;
+  version: "1.0" | "1.1";
+  /** Field lines in arrival order; names lower-cased, values trimmed of surrounding whitespace. */
+  headers: Array<[string, string]>;
+}
+
+/** How the body that follows a head is delimited. */
+export type BodyFraming = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" };
+
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+/** RFC 9110 §5.6.2 tchar. */
+export const TOKEN_CHARS = (() => {
+  const table = new Uint8Array(256);
+  for (const c of "!#$%&'*+-.^_`|~") table[c.charCodeAt(0)] = 1;
+  for (let c = 0x30; c <= 0x39; c++) table[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) table[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) table[c] = 1;
+  return table;
+})();
+
+/** Field-value bytes: VCHAR, obs-text, SP and HTAB (no other control characters). */
+function isFieldValueByte(byte: number): boolean {
+  return byte === HTAB || (byte >= SP && byte !== 0x7f);
+}
+
+/** Request-target bytes: visible ASCII only (RFC 3986 characters; anything else is malformed). */
+function isTargetByte(byte: number): boolean {
+  return byte > SP && byte < 0x7f;
+}
+
+/**
+ * Parses a request head: `bytes[0..end)` holds the request line and field lines, each ending in CRLF
+ * (the final empty line excluded). Throws HttpError with the status to answer.
+ */
+export function parseRequestHead(bytes: Uint8Array, end: number, limits: Limits): RequestHead {
+  let lineEnd = indexOfCrlf(bytes);
+  if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+  const { method, target, version } = parseRequestLine(bytes, lineEnd, limits);
+  const headers: Array<[string, string]> = [];
+  let start = lineEnd + 2;
+  while (start < end) {
+    let fieldEnd = indexOfCrlf(bytes, start);
+    if (fieldEnd === -1 || fieldEnd > end) fieldEnd = end;
+    headers.push(parseFieldLine(bytes, start, fieldEnd));
+    start = fieldEnd + 2;
+  }
+  return { method, target, version, headers };
+}
+
+function parseRequestLine(bytes: Uint8Array, end: number, limits: Limits): Omit<RequestHead, "headers"> {
+  let i = 0;
+  while (i < end && TOKEN_CHARS[bytes[i]!]) i++;
+  if (i === 0 || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad method");
+  const method = decodeLatin1(bytes, 0, i);
+  const targetStart = ++i;
+  while (i < end && isTargetByte(bytes[i]!)) i++;
+  if (i - targetStart > limits.maxRequestTargetLength) throw new HttpError(414, "request target too long");
+  if (i === targetStart || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad request target");
+  const target = decodeLatin1(bytes, targetStart, i);
+  const versionText = decodeLatin1(bytes, i + 1, end);
+  const match = /^HTTP\/(\d)\.(\d)$/.exec(versionText);
+  if (!match) throw new HttpError(400, "malformed request line: bad HTTP version");
+  if (match[1] !== "1") throw new HttpError(505, `HTTP version ${match[1]}.${match[2]} is not supported`);
+  // HTTP/1.x with a minor version above 1 is answered as 1.1 (RFC 9110 §6.2).
+  return { method, target, version: match[2] === "0" ? "1.0" : "1.1" };
+}
+
+function parseFieldLine(bytes: Uint8Array, start: number, end: number): [string, string] {
+  const first = bytes[start];
+  if (first === SP || first === HTAB) throw new HttpError(400, "obsolete line folding is not accepted");
+  let i = start;
+  while (i < end && TOKEN_CHARS[bytes[i]!]) i++;
+  if (i === start || bytes[i] !== COLON) throw new HttpError(400, "malformed header field name");
+  const name = decodeLatin1(bytes, start, i).toLowerCase();
+  let valueStart = i + 1;
+  let valueEnd = end;
+  while (valueStart < valueEnd && (bytes[valueStart] === SP || bytes[valueStart] === HTAB)) valueStart++;
+  while (valueEnd > valueStart && (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB)) valueEnd--;
+  for (let j = valueStart; j < valueEnd; j++) {
+    if (!isFieldValueByte(bytes[j]!)) throw new HttpError(400, `invalid character in header field '${name}'`);
+  }
+  return [name, decodeLatin1(bytes, valueStart, valueEnd)];
+}
+
+/** Decides the body framing from the head (RFC 9112 §6.3), rejecting ambiguous or unsupported framing. */
+export function bodyFraming(head: RequestHead, limits: Limits): BodyFraming {
+  let transferEncoding: string | undefined;
+  let contentLength: string | undefined;
+  for (const [name, value] of head.headers) {
+    if (name === "transfer-encoding") transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+    else if (name === "content-length") {
+      for (const part of value.split(",")) {
+        const length = part.trim();
+        if (!/^\d{1,16}$/.test(length)) throw new HttpError(400, `invalid Content-Length '${value}'`);
+        if (contentLength !== undefined && Number(contentLength) !== Number(length)) {
+          throw new HttpError(400, "conflicting Content-Length values");
+        }
+        contentLength = length;
+      }
+    }
+  }
+  if (transferEncoding !== undefined) {
+    if (contentLength !== undefined) throw new HttpError(400, "both Content-Length and Transfer-Encoding are present");
+    const codings = transferEncoding.split(",").map((coding) => coding.trim().toLowerCase()).filter(Boolean);
+    const unsupported = codings.find((coding) => coding !== "chunked");
+    if (unsupported !== undefined) throw new HttpError(501, `transfer coding '${unsupported}' is not implemented`);
+    if (codings.length !== 1) throw new HttpError(400, "chunked must be applied exactly once, last");
+    return { kind: "chunked" };
+  }
+  if (contentLength === undefined) return { kind: "none" };
+  const length = Number(contentLength);
+  if (length > limits.maxBodySize) throw new HttpError(413, `request body of ${length} bytes exceeds the limit of ${limits.maxBodySize}`);
+  return length === 0 ? { kind: "none" } : { kind: "length", length };
+}

@@ -1,0 +1,183 @@
+import { listen } from "../sockets/index.js";
+import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
+import { Connection, type ConnectionHost } from "./connection.js";
+import { type Limits, resolveLimits } from "./limits.js";
+import type { ConnectionInfo } from "./upgrade.js";
+
+/** What a handler gets besides the request: who is connected, and the server (for `upgrade`, `publish`). */
+export interface ServeInfo extends ConnectionInfo {
+  server: Server;
+}
+
+export type FetchHandler = (request: Request, info: ServeInfo) => Response | undefined | Promise<Response | undefined>;
+
+export interface ServeOptions extends Partial<Limits>, Pick<ListenOptions, "backlog" | "noDelay" | "keepAliveDelay" | "ipv6Only"> {
+  fetch: FetchHandler;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: only this machine can connect unless you say otherwise. */
+  hostname?: string;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  onListen?: (address: { hostname: string; port: number; url: string }) => void;
+  /** Turns a thrown or rejected handler error into a response; by default logs it and answers 500. */
+  onError?: (error: unknown) => Response | Promise<Response>;
+  /** Opens the listening socket; by default the runtime's (`listen()` from browser-httpd/sockets). */
+  listen?: (hostname: string, options: ListenOptions) => Promise<TCPServerSocket> | TCPServerSocket;
+}
+
+export interface ServerStats {
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted since start. */
+  acceptedConnections: number;
+  /** Requests answered by the handler since start. */
+  requests: number;
+  /** Requests refused by the server itself (malformed, over a limit) since start. */
+  refusedRequests: number;
+}
+
+export interface Server {
+  readonly hostname: string;
+  /** The bound port once `ready()` resolved (the requested one before). */
+  readonly port: number;
+  /** `http://hostname:port/` once `ready()` resolved. */
+  readonly url: string;
+  readonly addr: { transport: "tcp"; hostname: string; port: number };
+  readonly stats: Readonly<ServerStats>;
+  /** Resolves once the server accepts connections; rejects when it cannot listen. */
+  ready(): Promise<Server>;
+  /** Resolves when the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, closes idle connections. */
+  shutdown(): Promise<void>;
+  /** Bun's/srvx's name for the same. */
+  close(): Promise<void>;
+  /** The client address of a request this server received. */
+  requestIP(request: Request): { address: string; port: number } | undefined;
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("browser-httpd: handler failed:", error);
+  return new Response("Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+/**
+ * Serves HTTP/1.1 with a fetch-style handler, as `Deno.serve`, `Bun.serve` and srvx's `serve` do,
+ * on the Direct Sockets `TCPServerSocket` of the browser or the adapter of the runtime.
+ */
+export function serve(options: ServeOptions): Server {
+  const limits = resolveLimits(options);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const onError = options.onError ?? defaultOnError;
+  const connections = new Set<Connection>();
+  const runs = new Set<Promise<void>>();
+  const requestInfo = new WeakMap<Request, ConnectionInfo>();
+  const stats: ServerStats = { connections: 0, acceptedConnections: 0, requests: 0, refusedRequests: 0 };
+  let port = options.port ?? 8080;
+  let draining = false;
+  let serverSocket: TCPServerSocket | undefined;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const host: ConnectionHost = {
+    limits,
+    get draining() {
+      return draining;
+    },
+    async respond(request, info) {
+      requestInfo.set(request, info);
+      stats.requests++;
+      try {
+        return await options.fetch(request, { ...info, server });
+      } catch (error) {
+        try {
+          return await onError(error);
+        } catch (secondary) {
+          return defaultOnError(secondary);
+        }
+      }
+    },
+    refused() {
+      stats.refusedRequests++;
+    },
+    report() {
+      // Peers vanish mid-response all the time; that is the connection's end, not the server's problem.
+    },
+  };
+
+  async function acceptLoop(socket: TCPServerSocket): Promise<void> {
+    const { readable } = await socket.opened;
+    const reader = readable.getReader();
+    for (;;) {
+      const { value: accepted, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done || !accepted) break;
+      stats.acceptedConnections++;
+      const connection = new Connection(accepted, host, connections.size >= limits.maxConnections);
+      connections.add(connection);
+      stats.connections = connections.size;
+      const run = connection.run().finally(() => {
+        connections.delete(connection);
+        stats.connections = connections.size;
+        runs.delete(run);
+      });
+      runs.add(run);
+    }
+  }
+
+  async function start(): Promise<Server> {
+    const open = options.listen ?? listen;
+    serverSocket = await open(hostname, {
+      localPort: port,
+      backlog: options.backlog,
+      noDelay: options.noDelay,
+      keepAliveDelay: options.keepAliveDelay,
+      ipv6Only: options.ipv6Only,
+    });
+    const opened = await serverSocket.opened;
+    port = opened.localPort;
+    acceptLoop(serverSocket).catch(() => {});
+    options.onListen?.({ hostname, port, url: server.url });
+    return server;
+  }
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      draining = true;
+      await ready.catch(() => {});
+      await serverSocket?.close().catch(() => {});
+      for (const connection of connections) connection.closeIfIdle();
+      while (runs.size) await Promise.all(runs);
+      finish();
+    })();
+    return shuttingDown;
+  };
+  options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
+
+  const server: Server = {
+    hostname,
+    get port() {
+      return port;
+    },
+    get url() {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      return `http://${host}:${port}/`;
+    },
+    get addr() {
+      return { transport: "tcp" as const, hostname, port };
+    },
+    stats,
+    ready: () => ready,
+    finished,
+    shutdown,
+    close: shutdown,
+    requestIP(request) {
+      const info = requestInfo.get(request);
+      return info && { address: info.remoteAddress, port: info.remotePort };
+    },
+  };
+  const ready = start();
+  ready.catch(() => finish());
+  return server;
+}
