@@ -5,3 +5,4 @@ export { HttpError } from "./http/errors.js";
 export { defaultLimits, type Limits } from "./http/limits.js";
 export type { ConnectionInfo } from "./http/upgrade.js";
 export { listen } from "./sockets/index.js";
+export { cors, preflightResponse, withCorsHeaders, type CorsOptions } from "./http/cors.js";
