@@ -143,7 +143,8 @@ export function wrapDenoConn(conn: DenoTcpConn): TCPSocket {
 
 /** `new TCPServerSocket(localAddress, options)` on `Deno.listen`. */
 export function createServerSocket(localAddress: string, options: ListenOptions = {}): TCPServerSocket {
-  let listener: DenoTcpListener;
+  let listener: DenoTcpListener | undefined;
+  let pendingAccept: Promise<unknown> = Promise.resolve();
   let stopped = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -151,23 +152,27 @@ export function createServerSocket(localAddress: string, options: ListenOptions 
     if (stopped) return;
     stopped = true;
     listener?.close();
-    markClosed();
+    // Deno releases the listening socket only once a pending accept has failed; until then it still accepts.
+    void pendingAccept.then(markClosed, markClosed);
   };
 
   const opened = new Promise<TCPServerSocketOpenInfo>((resolve) => {
-    listener = Deno.listen({
+    const listening = Deno.listen({
       transport: "tcp",
       hostname: localAddress,
       port: options.localPort ?? 0,
       tcpBacklog: options.backlog,
     });
+    listener = listening;
     // Connections are accepted only when the consumer asks for one; the rest wait in the kernel backlog.
     const readable = new ReadableStream<TCPSocket>(
       {
         async pull(controller) {
           let conn: DenoTcpConn;
           try {
-            conn = await listener.accept();
+            const accepting = listening.accept();
+            pendingAccept = accepting;
+            conn = await accepting;
           } catch (error) {
             if (stopped) controller.close();
             else {
@@ -194,7 +199,7 @@ export function createServerSocket(localAddress: string, options: ListenOptions 
       },
       { highWaterMark: 0 },
     );
-    resolve({ readable, localAddress: listener.addr.hostname, localPort: listener.addr.port });
+    resolve({ readable, localAddress: listening.addr.hostname, localPort: listening.addr.port });
   });
   return {
     opened,

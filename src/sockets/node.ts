@@ -5,30 +5,37 @@ import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket
 /** Bytes the readable side buffers before it pauses the socket. */
 const READ_HIGH_WATER_MARK = 64 * 1024;
 
-/** Wraps an accepted node:net socket as a Direct Sockets `TCPSocket`. */
+/** Wraps an accepted node:net socket (made with `allowHalfOpen`) as a Direct Sockets `TCPSocket`. */
 export function wrapNodeSocket(socket: net.Socket): TCPSocket {
-  const closed = once(socket, "close").then(() => undefined);
+  // 'close' comes once both directions are done (node's autoDestroy) or on destroy; an error precedes it.
+  let failure: Error | undefined;
+  socket.on("error", (error) => (failure = error));
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.once("close", () => (failure ? reject(failure) : resolve()));
+  });
+  // `closed` may reject (a reset); nobody is obliged to watch it, so it must never be an unhandled rejection.
+  closed.catch(() => {});
+  let readDone = false;
   const readable = new ReadableStream<Uint8Array>(
     {
       start(controller) {
         socket.on("data", (chunk: Buffer) => {
+          if (readDone) return;
           // A plain view, not a Buffer: consumers rely on Uint8Array semantics only.
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) socket.pause();
         });
-        socket.on("end", () => {
-          try {
-            controller.close();
-          } catch {
-            // already closed or errored by cancel
-          }
-        });
-        socket.on("error", (error) => {
-          try {
-            controller.error(error);
-          } catch {
-            // already closed
-          }
+        const end = () => {
+          if (readDone) return;
+          readDone = true;
+          controller.close();
+        };
+        socket.on("end", end);
+        socket.on("close", () => {
+          // A destroy (ours or a reset) ends the readable too, or its reader would wait forever.
+          if (failure) controller.error(failure);
+          else end();
+          readDone = true;
         });
         socket.pause();
       },
@@ -36,7 +43,10 @@ export function wrapNodeSocket(socket: net.Socket): TCPSocket {
         socket.resume();
       },
       cancel() {
-        socket.destroy();
+        // As in Chromium, the socket closes once both directions are finished.
+        readDone = true;
+        if (socket.writableFinished) socket.destroy();
+        else socket.pause();
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: READ_HIGH_WATER_MARK }),
@@ -52,6 +62,7 @@ export function wrapNodeSocket(socket: net.Socket): TCPSocket {
       if (socket.destroyed) return;
       socket.end();
       await Promise.race([once(socket, "finish"), closed]);
+      if (readDone) socket.destroy();
     },
     abort() {
       socket.destroy();
@@ -65,21 +76,24 @@ export function wrapNodeSocket(socket: net.Socket): TCPSocket {
     localAddress: socket.localAddress ?? "",
     localPort: socket.localPort ?? 0,
   });
-  // A peer reset must not become an unhandled 'error' event; the streams report it.
-  socket.on("error", () => {});
   return {
     opened,
     closed,
     async close() {
       socket.destroy();
-      await closed;
+      await closed.catch(() => {});
     },
   };
 }
 
 /** `new TCPServerSocket(localAddress, options)` on node:net. */
 export function createServerSocket(localAddress: string, options: ListenOptions = {}): TCPServerSocket {
-  const server = net.createServer({ noDelay: options.noDelay ?? true, pauseOnConnect: true });
+  const server = net.createServer({
+    noDelay: options.noDelay ?? true,
+    pauseOnConnect: true,
+    // A peer's FIN ends only our readable; our side ends when the writable is closed.
+    allowHalfOpen: true,
+  });
   let acceptController!: ReadableStreamDefaultController<TCPSocket>;
   const readable = new ReadableStream<TCPSocket>({
     start(controller) {
