@@ -1,0 +1,85 @@
+/**
+ * Wraps an app's handlers so the panel sees every request (log entry, in-flight count, status, time to
+ * response), every handler error, and WebSocket peers coming and going.
+ */
+import type { FetchHandler } from "../src/index.js";
+import { recordedUpgrade, takeOverOf } from "../src/http/upgrade.js";
+import type { ServerStats } from "./stats.js";
+
+/** The parts of a Bun-style WebSocket handler object that the panel counts. */
+interface WebSocketHooks {
+  open?(...args: never[]): unknown;
+  close?(...args: never[]): unknown;
+}
+
+export interface InstrumentedApp<W extends WebSocketHooks | undefined> {
+  fetch: FetchHandler;
+  websocket: W;
+  onError(error: unknown): Response;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export function instrument<W extends WebSocketHooks | undefined>(
+  app: { fetch: FetchHandler; websocket?: W },
+  stats: ServerStats,
+): InstrumentedApp<W> {
+  const fetch: FetchHandler = async (request, info) => {
+    const url = new URL(request.url);
+    const entry = {
+      time: new Date(),
+      client: `${info.remoteAddress}:${info.remotePort}`,
+      method: request.method,
+      target: url.pathname + url.search,
+    } as Parameters<ServerStats["addLogEntry"]>[0];
+    const started = performance.now();
+    stats.requestsTotal++;
+    stats.requestsActive++;
+    stats.addLogEntry(entry);
+    try {
+      const response = (await app.fetch(request, info)) ?? recordedUpgrade(request);
+      // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
+      entry.status = response && takeOverOf(response) ? 101 : (response?.status ?? 0);
+      const length = response?.headers.get("content-length");
+      if (length !== null && length !== undefined) entry.bytes = Number(length);
+      return response;
+    } catch (error) {
+      entry.status = 0;
+      throw error;
+    } finally {
+      entry.milliseconds = performance.now() - started;
+      stats.requestsActive--;
+      stats.changed();
+    }
+  };
+
+  let websocket = app.websocket;
+  if (websocket) {
+    const { open, close } = websocket;
+    websocket = {
+      ...websocket,
+      open(...args: never[]) {
+        stats.websocketsOpen++;
+        stats.changed();
+        return open?.apply(websocket, args);
+      },
+      close(...args: never[]) {
+        stats.websocketsOpen--;
+        stats.changed();
+        return close?.apply(websocket, args);
+      },
+    };
+  }
+
+  const onError = (error: unknown): Response => {
+    stats.addError(`handler failed: ${describe(error)}`);
+    return new Response("Internal Server Error\n", {
+      status: 500,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  };
+
+  return { fetch, websocket: websocket as W, onError };
+}

@@ -1,0 +1,154 @@
+/**
+ * The control panel of the app window: address, start/stop, live counters, the request log and errors.
+ * DOM methods only (the IWA's Trusted Types policy forbids HTML strings), and redraws throttled to a timer
+ * so that a busy server does not spend its time on layout.
+ */
+import type { RequestLogEntry, ServerStats } from "./stats.js";
+
+export type ServerState = "starting" | "listening" | "stopping" | "stopped" | "failed";
+
+export interface PanelActions {
+  start(host: string, port: number): void;
+  stop(): void;
+}
+
+const redrawIntervalMs = 250;
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page lacks #${id}`);
+  return found as T;
+}
+
+function clock(time: Date): string {
+  return time.toTimeString().slice(0, 8) + "." + String(time.getMilliseconds()).padStart(3, "0");
+}
+
+export class Panel {
+  #stats: ServerStats;
+  #state = element<HTMLElement>("state");
+  #address = element<HTMLAnchorElement>("address");
+  #host = element<HTMLInputElement>("host");
+  #port = element<HTMLInputElement>("port");
+  #startButton = element<HTMLButtonElement>("start");
+  #stopButton = element<HTMLButtonElement>("stop");
+  #log = element<HTMLTableSectionElement>("log");
+  #logScroll = element<HTMLElement>("log-scroll");
+  #follow = element<HTMLInputElement>("follow");
+  #errors = element<HTMLOListElement>("errors");
+  #noErrors = element<HTMLElement>("no-errors");
+  #tryCurl = element<HTMLElement>("try-curl");
+  #counters: Record<string, HTMLElement> = {
+    connectionsOpen: element("connections-open"),
+    connectionsTotal: element("connections-total"),
+    requestsTotal: element("requests-total"),
+    requestsActive: element("requests-active"),
+    requestsRefused: element("requests-refused"),
+    websocketsOpen: element("websocket-open"),
+    errorsTotal: element("errors-total"),
+  };
+  #rows = new Map<RequestLogEntry, HTMLTableRowElement>();
+  #redrawScheduled = false;
+
+  constructor(stats: ServerStats, actions: PanelActions) {
+    this.#stats = stats;
+    stats.onChange(() => this.#scheduleRedraw());
+    element<HTMLFormElement>("controls").addEventListener("submit", (event) => {
+      event.preventDefault();
+      actions.start(this.#host.value.trim(), Number(this.#port.value));
+    });
+    this.#stopButton.addEventListener("click", () => actions.stop());
+    element("clear-log").addEventListener("click", () => stats.clearLog());
+    element("clear-errors").addEventListener("click", () => stats.clearErrors());
+  }
+
+  setAddress(host: string, port: number): void {
+    this.#host.value = host;
+    this.#port.value = String(port);
+  }
+
+  setState(state: ServerState, url?: string): void {
+    this.#state.dataset.state = state;
+    this.#state.textContent = state;
+    const listening = state === "listening" && url !== undefined;
+    this.#address.textContent = listening ? url : "–";
+    this.#address.href = listening ? url : "#";
+    if (listening) this.#tryCurl.textContent = `curl ${new URL("hello", url).href}`;
+    const busy = state === "starting" || state === "stopping";
+    this.#startButton.disabled = busy || state === "listening";
+    this.#stopButton.disabled = busy || state !== "listening";
+    this.#host.disabled = this.#port.disabled = busy || state === "listening";
+    document.title = listening ? `browser-httpd · ${url}` : `browser-httpd · ${state}`;
+  }
+
+  #scheduleRedraw(): void {
+    if (this.#redrawScheduled) return;
+    this.#redrawScheduled = true;
+    setTimeout(() => {
+      this.#redrawScheduled = false;
+      this.#redraw();
+    }, redrawIntervalMs);
+  }
+
+  #redraw(): void {
+    const figures = this.#stats.snapshot();
+    for (const [name, node] of Object.entries(this.#counters)) node.textContent = String(figures[name] ?? 0);
+    this.#redrawLog();
+    this.#redrawErrors();
+  }
+
+  #redrawLog(): void {
+    const current = new Set(this.#stats.log);
+    for (const [entry, row] of this.#rows) {
+      if (current.has(entry)) continue;
+      row.remove();
+      this.#rows.delete(entry);
+    }
+    for (const entry of this.#stats.log) {
+      let row = this.#rows.get(entry);
+      if (!row) {
+        row = this.#log.insertRow();
+        for (const name of ["time", "client", "method", "target", "status", "num bytes", "num ms"]) {
+          row.insertCell().className = name;
+        }
+        this.#rows.set(entry, row);
+      }
+      fillRow(row, entry);
+    }
+    if (this.#follow.checked) this.#logScroll.scrollTop = this.#logScroll.scrollHeight;
+  }
+
+  #redrawErrors(): void {
+    const errors = this.#stats.errors;
+    this.#noErrors.hidden = errors.length > 0;
+    this.#errors.replaceChildren(
+      ...errors.map(({ time, message }) => {
+        const item = document.createElement("li");
+        const stamp = document.createElement("time");
+        stamp.textContent = clock(time);
+        item.append(stamp, message);
+        return item;
+      }),
+    );
+    this.#errors.scrollTop = this.#errors.scrollHeight;
+  }
+}
+
+function fillRow(row: HTMLTableRowElement, entry: RequestLogEntry): void {
+  const cells = row.cells;
+  const status = entry.status === undefined ? "…" : entry.status === 0 ? "error" : String(entry.status);
+  const texts = [
+    clock(entry.time),
+    entry.client,
+    entry.method,
+    entry.target,
+    status,
+    entry.bytes === undefined ? "" : String(entry.bytes),
+    entry.milliseconds === undefined ? "" : entry.milliseconds.toFixed(1),
+  ];
+  texts.forEach((text, index) => {
+    const cell = cells[index]!;
+    if (cell.textContent !== text) cell.textContent = text;
+  });
+  row.className = entry.status === 0 ? "failed" : entry.status ? `status-${String(entry.status)[0]}` : "";
+}

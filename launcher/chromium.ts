@@ -1,0 +1,172 @@
+/**
+ * Starts Chromium in its own process group with the Isolated Web App flags and a DevTools pipe, and stops it
+ * again: the whole group (browser, zygote, renderers, GPU and network services) and the temporary profile.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { CdpConnection } from "./cdp.js";
+
+export interface LaunchChromiumOptions {
+  executable: string;
+  /** Kept between runs when given; otherwise a fresh temporary profile is removed by `close()`. */
+  profileDir?: string;
+  headless: boolean;
+  /** Also open a DevTools port (0 = any free one) for clients such as playwright's connectOverCDP. */
+  remoteDebuggingPort?: number;
+  extraArgs?: string[];
+  /** Chromium's own stderr lines, for diagnostics. */
+  onStderr?: (line: string) => void;
+}
+
+export interface RunningChromium {
+  cdp: CdpConnection;
+  process: ChildProcess;
+  profileDir: string;
+  /** "Chrome/156.0.8078.79" style product string and the major version. */
+  product: string;
+  majorVersion: number;
+  /** ws:// URL of the browser target when `remoteDebuggingPort` was asked for. */
+  webSocketDebuggerUrl?: string;
+  /** Resolves when the browser process has exited. */
+  exited: Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ChromiumLaunchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ChromiumLaunchError";
+  }
+}
+
+function chromiumArgs(options: LaunchChromiumOptions, profileDir: string): string[] {
+  const args = [
+    "--remote-debugging-pipe",
+    `--user-data-dir=${profileDir}`,
+    "--enable-features=IsolatedWebApps,IsolatedWebAppDevMode",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--password-store=basic",
+    // A hidden or occluded app window must keep serving at full speed.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+  ];
+  if (options.headless) args.push("--headless=new");
+  // Chromium's sandbox refuses to start as root.
+  if (process.getuid?.() === 0) args.push("--no-sandbox");
+  if (options.remoteDebuggingPort !== undefined) args.push(`--remote-debugging-port=${options.remoteDebuggingPort}`);
+  args.push(...(options.extraArgs ?? []), "about:blank");
+  return args;
+}
+
+async function readDevToolsActivePort(profileDir: string, exited: () => boolean): Promise<string> {
+  const file = join(profileDir, "DevToolsActivePort");
+  for (let attempt = 0; attempt < 300 && !exited(); attempt++) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    const [port, path] = text.split("\n");
+    if (port && path) return `ws://127.0.0.1:${port.trim()}${path.trim()}`;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new ChromiumLaunchError("Chromium did not open its DevTools port (no DevToolsActivePort file)");
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function launchChromium(options: LaunchChromiumOptions): Promise<RunningChromium> {
+  const temporaryProfile = options.profileDir === undefined;
+  const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), "browser-httpd-profile-")));
+  const child = spawn(options.executable, chromiumArgs(options, profileDir), {
+    // fd 3: commands to Chromium, fd 4: replies from Chromium.
+    stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  let hasExited = false;
+  const stderrTail: string[] = [];
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      hasExited = true;
+      resolve();
+    });
+    child.once("error", () => {
+      hasExited = true;
+      resolve();
+    });
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+    for (const line of text.split("\n")) {
+      if (!line) continue;
+      stderrTail.push(line);
+      if (stderrTail.length > 20) stderrTail.shift();
+      options.onStderr?.(line);
+    }
+  });
+  const cdp = new CdpConnection(child.stdio[3] as Writable, child.stdio[4] as Readable);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      if (!hasExited) {
+        await cdp.send("Browser.close").catch(() => undefined);
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      }
+      cdp.close();
+      // Helpers (zygote, renderers, crashpad) share the group and may outlive the browser process.
+      for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+        if (!groupAlive(child)) break;
+        signalGroup(child, signal);
+        for (let i = 0; i < 40 && groupAlive(child); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (temporaryProfile) await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    })());
+
+  try {
+    const version = await Promise.race([
+      cdp.send<{ product: string }>("Browser.getVersion"),
+      spawnError.then((error) => Promise.reject(error)),
+      exited.then(() =>
+        Promise.reject(new ChromiumLaunchError(`Chromium exited at start:\n  ${stderrTail.join("\n  ")}`)),
+      ),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new ChromiumLaunchError("Chromium did not answer on the DevTools pipe within 30 s")), 30_000),
+      ),
+    ]);
+    const majorVersion = Number(/\/(\d+)\./.exec(version.product)?.[1] ?? 0);
+    const webSocketDebuggerUrl =
+      options.remoteDebuggingPort !== undefined ? await readDevToolsActivePort(profileDir, () => hasExited) : undefined;
+    return { cdp, process: child, profileDir, product: version.product, majorVersion, webSocketDebuggerUrl, exited, close };
+  } catch (error) {
+    await close();
+    if (error instanceof ChromiumLaunchError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ChromiumLaunchError(
+      `could not start ${options.executable}: ${reason}` + (existsSync(options.executable) ? "" : " (no such file)"),
+    );
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Installs and launches an Isolated Web App over DevTools, through Chromium's chrome://iwa-dev page (the only
+ * unattended install route in Chromium 156, see ../shared/chromium-iwa.md), and talks to the launched app.
+ */
+import type { CdpConnection } from "./cdp.js";
+
+export interface InstalledApp {
+  appId: string;
+  webBundleId: string;
+  name: string;
+  installedVersion: string;
+}
+
+export class IwaInstallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IwaInstallError";
+  }
+}
+
+const iwaDevModule = "chrome://iwa-dev/iwa_dev.mojom-webui.js";
+const handlerExpression = `(await import(${JSON.stringify(iwaDevModule)})).browserProxyFactory.getInstance().handler`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface EvaluateResult {
+  result?: { value?: unknown };
+  exceptionDetails?: { text?: string; exception?: { description?: string } };
+}
+
+/** Evaluates `expression` (awaited, returned by value) in an attached page; throws the page's exception. */
+export async function evaluate<T>(cdp: CdpConnection, sessionId: string, expression: string): Promise<T> {
+  const reply = await cdp.send<EvaluateResult>(
+    "Runtime.evaluate",
+    { expression, awaitPromise: true, returnByValue: true },
+    sessionId,
+  );
+  if (reply.exceptionDetails) {
+    const details = reply.exceptionDetails;
+    throw new Error(details.exception?.description ?? details.text ?? "evaluation failed");
+  }
+  return reply.result?.value as T;
+}
+
+/** Opens a page target at `url` and attaches to it; returns the flat-session id. */
+export async function openPage(cdp: CdpConnection, url: string): Promise<{ targetId: string; sessionId: string }> {
+  const { targetId } = await cdp.send<{ targetId: string }>("Target.createTarget", { url });
+  const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
+  return { targetId, sessionId };
+}
+
+/** The chrome://iwa-dev page and its Mojo handler, ready for calls. */
+export class IwaDevPage {
+  private constructor(
+    private readonly cdp: CdpConnection,
+    private readonly sessionId: string,
+    readonly targetId: string,
+  ) {}
+
+  static async open(cdp: CdpConnection, product: string): Promise<IwaDevPage> {
+    const { targetId, sessionId } = await openPage(cdp, "chrome://iwa-dev");
+    const page = new IwaDevPage(cdp, sessionId, targetId);
+    // The page's module graph loads after navigation; poll until the handler module imports.
+    for (let attempt = 0; attempt < 150; attempt++) {
+      const ready = await evaluate<boolean>(cdp, sessionId, `import(${JSON.stringify(iwaDevModule)}).then(() => true)`).catch(
+        () => false,
+      );
+      if (ready) return page;
+      await sleep(100);
+    }
+    await page.close();
+    throw new IwaInstallError(
+      `${product} has no usable chrome://iwa-dev page, so it cannot install Isolated Web Apps unattended. ` +
+        "It is too old or built without Isolated Web App support; Chromium 156 (Debian's chromium package) is known to work.",
+    );
+  }
+
+  private call<T>(body: string): Promise<T> {
+    return evaluate<T>(this.cdp, this.sessionId, `(async () => { const handler = ${handlerExpression}; ${body} })()`);
+  }
+
+  installedApps(): Promise<InstalledApp[]> {
+    return this.call<{ apps: InstalledApp[] }>("return await handler.getInstalledAppsInfo();").then(({ apps }) => apps);
+  }
+
+  /** Installs (or, for an origin already installed, updates) the app served by a dev-mode proxy. */
+  async installFromDevProxy(proxyUrl: string): Promise<InstalledApp> {
+    const reply = await this.call<{ error?: string } | undefined>(
+      `return await handler.installAppFromDevProxy(${JSON.stringify(proxyUrl)});`,
+    );
+    if (reply?.error) throw new IwaInstallError(`Chromium refused to install the app from ${proxyUrl}: ${reply.error}`);
+    const app = (await this.installedApps()).find((candidate) => proxyOriginOf(candidate) === new URL(proxyUrl).origin);
+    if (!app) throw new IwaInstallError(`Chromium reported no error, yet lists no app installed from ${proxyUrl}`);
+    return app;
+  }
+
+  /** Waits for an app with this Web Bundle ID to appear (an install Chromium does by itself, from a flag). */
+  async waitForApp(webBundleId: string, timeoutMs: number): Promise<InstalledApp | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const app = (await this.installedApps()).find((candidate) => candidate.webBundleId === webBundleId);
+      if (app) return app;
+      await sleep(250);
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.cdp.send("Target.closeTarget", { targetId: this.targetId }).catch(() => undefined);
+  }
+}
+
+function proxyOriginOf(app: InstalledApp): string | undefined {
+  const source = (app as { source?: { proxyOrigin?: { scheme: string; host: string; port: number } } }).source;
+  const origin = source?.proxyOrigin;
+  return origin ? `${origin.scheme}://${origin.host}:${origin.port}` : undefined;
+}
+
+export interface LaunchedApp {
+  targetId: string;
+  sessionId: string;
+  origin: string;
+}
+
+interface TargetInfo {
+  targetId: string;
+  type: string;
+  url: string;
+}
+
+async function pageTargets(cdp: CdpConnection, origin: string): Promise<TargetInfo[]> {
+  const { targetInfos } = await cdp.send<{ targetInfos: TargetInfo[] }>("Target.getTargets");
+  return targetInfos.filter(({ type, url }) => (type === "page" || type === "app") && url.startsWith(`${origin}/`));
+}
+
+/** Opens the app's window at `path` (e.g. "/?port=44818") and attaches to its page. */
+export async function launchApp(cdp: CdpConnection, app: InstalledApp, path: string): Promise<LaunchedApp> {
+  const origin = `isolated-app://${app.webBundleId}`;
+  const before = new Set((await pageTargets(cdp, origin)).map(({ targetId }) => targetId));
+  await cdp.send("PWA.launch", { manifestId: `${origin}/`, url: `${origin}${path}` }).catch((error: Error) => {
+    throw new IwaInstallError(`Chromium installed the app but did not launch it: ${error.message}`);
+  });
+  // PWA.launch answers with the window's tab; the page inside it is a target of its own.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const page = (await pageTargets(cdp, origin)).find(({ targetId }) => !before.has(targetId));
+    if (page) {
+      const { targetId } = page;
+      const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
+      return { targetId, sessionId, origin };
+    }
+    await sleep(100);
+  }
+  throw new IwaInstallError(`Chromium launched the app but no window for ${origin} appeared`);
+}

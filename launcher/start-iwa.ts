@@ -1,0 +1,178 @@
+/**
+ * Runs the app in Chromium: starts the browser, installs the IWA (dev-mode proxy serving the signed bundle's
+ * responses, or Chromium's own signed-bundle install), launches its window and waits until its server answers.
+ * Every failure tears down what was started, and `close()` does the same on the way out.
+ */
+import { createConnection } from "node:net";
+import { type RunningChromium, launchChromium } from "./chromium.js";
+import { type DevProxy, type StoredResponse, startDevProxy } from "./dev-proxy.js";
+import { type InstalledApp, IwaDevPage, IwaInstallError, evaluate, launchApp } from "./iwa.js";
+
+export type InstallRequest =
+  | { mode: "dev-proxy"; responses: ReadonlyMap<string, StoredResponse> }
+  | { mode: "signed"; bundlePath: string; webBundleId: string };
+
+export interface StartIwaOptions {
+  executable: string;
+  headless: boolean;
+  profileDir?: string;
+  install: InstallRequest;
+  /** The app's listening port; without it the app uses the one last chosen in its panel, or 44818. */
+  port?: number;
+  /** Opens a DevTools port too (0 = any), for playwright's connectOverCDP in tests. */
+  remoteDebuggingPort?: number;
+  log?: (line: string) => void;
+  /** Chromium's stderr and the app's console, for diagnosing. */
+  verbose?: boolean;
+}
+
+export interface AppStatus {
+  state: "starting" | "listening" | "stopping" | "stopped" | "failed";
+  url?: string;
+  error?: string;
+  stats: Record<string, number>;
+}
+
+export interface RunningIwa {
+  /** Where the app's server listens, e.g. http://127.0.0.1:44818/. */
+  url: string;
+  port: number;
+  installMode: "dev-proxy" | "signed";
+  app: InstalledApp;
+  /** isolated-app://<id> of the installed app (random per install in dev-proxy mode). */
+  appOrigin: string;
+  chromium: RunningChromium;
+  proxy?: DevProxy;
+  appTargetId: string;
+  appSessionId: string;
+  /** Evaluates in the app's window. */
+  evaluateInApp<T>(expression: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class AppStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AppStartError";
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+async function waitForAppServer(
+  evaluateInApp: <T>(expression: string) => Promise<T>,
+  timeoutMs: number,
+): Promise<AppStatus> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // The app's module defines browserHttpd once it ran; until then the page may still be loading.
+    const status = await evaluateInApp<AppStatus | null>(
+      "typeof browserHttpd === 'object' ? browserHttpd.settled() : null",
+    ).catch(() => null);
+    if (status) return status;
+    await sleep(100);
+  }
+  throw new AppStartError(`the app window did not start its server within ${timeoutMs / 1000} s`);
+}
+
+export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
+  const log = options.log ?? (() => undefined);
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    let proxy: DevProxy | undefined;
+    if (options.install.mode === "dev-proxy") {
+      proxy = await startDevProxy(options.install.responses);
+      cleanups.push(() => proxy!.close());
+    }
+    const extraArgs =
+      options.install.mode === "signed" ? [`--install-isolated-web-app-from-file=${options.install.bundlePath}`] : [];
+    const chromium = await launchChromium({
+      executable: options.executable,
+      headless: options.headless,
+      profileDir: options.profileDir,
+      remoteDebuggingPort: options.remoteDebuggingPort,
+      extraArgs,
+      onStderr: options.verbose ? (line) => log(`[chromium] ${line}`) : undefined,
+    });
+    cleanups.push(() => chromium.close());
+    log(`Started ${chromium.product}.`);
+
+    const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
+    let app: InstalledApp;
+    if (options.install.mode === "dev-proxy") {
+      app = await iwaDev.installFromDevProxy(proxy!.url);
+      log(`Installed ${app.name} ${app.installedVersion} from the dev-mode proxy at ${proxy!.url}.`);
+    } else {
+      const { bundlePath, webBundleId } = options.install;
+      const installed = await iwaDev.waitForApp(webBundleId, 20_000);
+      if (!installed) {
+        throw new IwaInstallError(
+          `${chromium.product} did not install ${bundlePath} from --install-isolated-web-app-from-file ` +
+            "(it gives no reason). Chromium builds without Google's IWA key data, such as Debian's, refuse signed " +
+            "bundles this way; Google Chrome with chrome://flags/#enable-isolated-web-app-dev-mode accepts them. " +
+            "Run without --install signed to use the dev-mode proxy, which serves this same signed bundle.",
+        );
+      }
+      app = installed;
+      log(`Installed ${app.name} ${app.installedVersion} from the signed bundle.`);
+    }
+    await iwaDev.close();
+
+    const launchPath = options.port === undefined ? "/" : `/?port=${options.port}`;
+    const launched = await launchApp(chromium.cdp, app, launchPath);
+    if (options.verbose) {
+      await chromium.cdp.send("Runtime.enable", {}, launched.sessionId);
+      chromium.cdp.on("Runtime.consoleAPICalled", (params, sessionId) => {
+        if (sessionId !== launched.sessionId) return;
+        const args = (params.args as Array<{ value?: unknown; description?: string }>) ?? [];
+        log(`[app ${String(params.type)}] ${args.map((arg) => arg.description ?? String(arg.value)).join(" ")}`);
+      });
+    }
+    const evaluateInApp = <T>(expression: string) => evaluate<T>(chromium.cdp, launched.sessionId, expression);
+    const status = await waitForAppServer(evaluateInApp, 30_000);
+    if (status.state !== "listening" || !status.url) {
+      throw new AppStartError(
+        `the app started, but its server is not listening: ${status.error ?? status.state}. ` +
+          "If the port is in use, stop what uses it or pass --port with a free one.",
+      );
+    }
+    const url = status.url;
+    const port = Number(new URL(url).port);
+    if (!(await portAnswers(port, 5000))) {
+      throw new AppStartError(`the app says it listens on ${url}, but nothing answers on 127.0.0.1:${port}`);
+    }
+    return {
+      url,
+      port,
+      installMode: options.install.mode,
+      app,
+      appOrigin: launched.origin,
+      chromium,
+      proxy,
+      appTargetId: launched.targetId,
+      appSessionId: launched.sessionId,
+      evaluateInApp,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
