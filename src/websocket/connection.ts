@@ -1,0 +1,433 @@
+/**
+ * One WebSocket connection after the handshake: reading and answering frames, the send queue with
+ * backpressure, the close handshake and keepalive. The public APIs (Bun-style, Deno-style, streams)
+ * are thin facades over this class.
+ */
+
+import type { UpgradedConnection } from "../http/upgrade.js";
+import type { DeflateParameters } from "./extensions.js";
+import { deflateMessage } from "./deflate.js";
+import {
+  CloseCode,
+  Opcode,
+  ProtocolError,
+  encodeClosePayload,
+  encodeFrame,
+  encodeTextFrame,
+  isValidCloseCode,
+  payloadOffset,
+  toBytes,
+  type BinaryData,
+} from "./frames.js";
+import { Receiver } from "./receiver.js";
+
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
+export interface ConnectionSettings {
+  /** Largest incoming message in bytes (after decompression). */
+  maxPayloadLength: number;
+  /** Seconds without traffic before a keepalive ping; a peer silent for another period is dropped. 0 turns it off. */
+  idleTimeout: number;
+  /** Bytes queued for the peer above which sends are dropped (or the connection closed). */
+  backpressureLimit: number;
+  closeOnBackpressureLimit: boolean;
+  /** Milliseconds to wait for the peer's close frame after ours before dropping the connection. */
+  closeTimeout: number;
+  deflate: DeflateParameters | undefined;
+}
+
+export interface ConnectionEvents {
+  open(): void;
+  message(data: string | Uint8Array): void;
+  /** Once, when the connection is gone: the peer's close code (1005 none, 1006 no close frame). */
+  close(code: number, reason: string, wasClean: boolean): void;
+  /** The queue fell back to empty after a send reported backpressure. */
+  drain(): void;
+  /** A handler threw, or the connection was failed for a protocol violation. */
+  error(error: unknown): void;
+  ping?(payload: Uint8Array): void;
+  pong?(payload: Uint8Array): void;
+}
+
+/** Above this many queued bytes a send reports backpressure (-1) and reading from the peer pauses. */
+export const SEND_HIGH_WATER_MARK = 64 * 1024;
+
+/** Send results, as Bun reports them: bytes queued, or one of these. */
+export const SendStatus = { Dropped: 0, Backpressure: -1 } as const;
+
+interface QueuedFrame {
+  frame: Uint8Array | undefined;
+  /** Application bytes this frame accounts for in `bufferedAmount`. */
+  size: number;
+}
+
+export class WebSocketConnection {
+  readyState: number = ReadyState.CONNECTING;
+  bufferedAmount = 0;
+  remoteAddress = "";
+  private upgraded!: UpgradedConnection;
+  private receiver: Receiver;
+  /** Frames waiting behind a frame still being compressed, in order. */
+  private readonly queue: QueuedFrame[] = [];
+  /** While a chunk from the peer is processed, frames are collected and written together. */
+  private corked = false;
+  private batch: Uint8Array[] = [];
+  private batchSize = 0;
+  private backpressured = false;
+  private drainWaiters: Array<() => void> = [];
+  private readPause: Promise<void> | undefined;
+  private resumeReading: (() => void) | undefined;
+  private closeSent = false;
+  /** The TCP connection is being closed after a close frame: its end is expected, not abnormal. */
+  private tcpClosing = false;
+  private finished = false;
+  private markClosed!: () => void;
+  /** Resolves once the connection is gone and `close` was reported. */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  private receivedSinceTick = true;
+  private awaitingPong = false;
+  private keepaliveTimer: ReturnType<typeof setInterval> | undefined;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.receiver = new Receiver(
+      {
+        message: (data) => {
+          if (this.readyState === ReadyState.OPEN) this.callHandler(() => this.events.message(data));
+        },
+        ping: (payload) => {
+          if (!this.closeSent) this.writeFrame(encodeFrame(Opcode.Pong, payload), 0);
+          if (this.events.ping) this.callHandler(() => this.events.ping!(payload));
+        },
+        pong: (payload) => {
+          if (this.events.pong) this.callHandler(() => this.events.pong!(payload));
+        },
+        close: (code, reason) => this.peerClosed(code, reason),
+      },
+      { maxPayloadLength: settings.maxPayloadLength, compression: settings.deflate !== undefined },
+    );
+  }
+
+  /** Starts the connection on a socket taken over from the HTTP loop. */
+  attach(upgraded: UpgradedConnection): void {
+    this.upgraded = upgraded;
+    this.remoteAddress = upgraded.info.remoteAddress;
+    this.readyState = ReadyState.OPEN;
+    this.callHandler(() => this.events.open());
+    if (this.settings.idleTimeout > 0) {
+      this.keepaliveTimer = setInterval(() => this.keepaliveTick(), this.settings.idleTimeout * 1000);
+    }
+    void this.readLoop(upgraded.head);
+  }
+
+  get compression(): boolean {
+    return this.settings.deflate !== undefined;
+  }
+
+  /** Queues a message; returns its byte length, `SendStatus.Backpressure` (queued) or `SendStatus.Dropped`. */
+  send(data: string | BinaryData, compress = true): number {
+    if (typeof data === "string" && !(compress && this.settings.deflate && data.length >= this.settings.deflate.threshold)) {
+      if (!this.admit()) return SendStatus.Dropped;
+      const frame = encodeTextFrame(data);
+      const size = frame.length - payloadOffset(frame);
+      this.writeFrame(frame, size);
+      return this.sendResult(size);
+    }
+    const opcode = typeof data === "string" ? Opcode.Text : Opcode.Binary;
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
+    if (!this.admit()) return SendStatus.Dropped;
+    if (compress && this.shouldCompress(bytes.length)) {
+      this.queueFrame(deflateMessage(bytes).then((payload) => encodeFrame(opcode, payload, true, true)), bytes.length);
+    } else {
+      this.writeFrame(encodeFrame(opcode, bytes), bytes.length);
+    }
+    return this.sendResult(bytes.length);
+  }
+
+  /** Sends a frame encoded once for many connections (pub/sub); `compressed` is used when this peer deflates. */
+  sendShared(plain: Uint8Array, compressed: (() => Promise<Uint8Array>) | undefined, size: number): number {
+    if (!this.admit()) return SendStatus.Dropped;
+    if (compressed && this.shouldCompress(size)) this.queueFrame(compressed(), size);
+    else this.writeFrame(plain, size);
+    return this.sendResult(size);
+  }
+
+  /** Queues a binary message whose bytes are still being produced (a Blob being read), keeping send order. */
+  sendLater(bytes: Promise<Uint8Array>, size: number): number {
+    if (!this.admit()) return SendStatus.Dropped;
+    this.queueFrame(
+      bytes.then((data) => (this.shouldCompress(data.length) ? deflateMessage(data).then((payload) => encodeFrame(Opcode.Binary, payload, true, true)) : encodeFrame(Opcode.Binary, data))),
+      size,
+    );
+    return this.sendResult(size);
+  }
+
+  shouldCompress(size: number): boolean {
+    const deflate = this.settings.deflate;
+    return deflate !== undefined && size >= deflate.threshold && size <= deflate.maxCompressedMessage;
+  }
+
+  ping(data: string | BinaryData = new Uint8Array(0)): number {
+    return this.sendControl(Opcode.Ping, data);
+  }
+
+  pong(data: string | BinaryData = new Uint8Array(0)): number {
+    return this.sendControl(Opcode.Pong, data);
+  }
+
+  /** Starts the closing handshake; the connection ends when the peer answers (or after `closeTimeout`). */
+  close(code: number = CloseCode.Normal, reason = ""): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    if (!isValidCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
+    this.readyState = ReadyState.CLOSING;
+    this.sendClose(code, reason);
+    this.closeTimer = setTimeout(() => this.terminate(), this.settings.closeTimeout);
+  }
+
+  /** Drops the connection without a closing handshake. */
+  terminate(): void {
+    if (this.finished) return;
+    this.upgraded.writer.abort().catch(() => {});
+    this.finish(CloseCode.Abnormal, "", false);
+  }
+
+  /** Resolves when the send queue is back under the high-water mark (at once when it already is). */
+  whenDrained(): Promise<void> {
+    if (this.bufferedAmount <= SEND_HIGH_WATER_MARK || this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stops reading from the peer until `resume()` (a consumer that cannot keep up). */
+  pause(): void {
+    this.readPause ??= new Promise((resolve) => (this.resumeReading = resolve));
+  }
+
+  resume(): void {
+    this.resumeReading?.();
+    this.readPause = this.resumeReading = undefined;
+  }
+
+  /** Runs `callback` with sends batched into as few socket writes as possible. */
+  cork(callback: () => void): void {
+    if (this.corked) return callback();
+    this.corked = true;
+    try {
+      callback();
+    } finally {
+      this.uncork();
+    }
+  }
+
+  private async readLoop(head: Uint8Array): Promise<void> {
+    const reader = this.upgraded.reader;
+    try {
+      let chunk: Uint8Array | undefined = head.length ? head : undefined;
+      while (!this.finished) {
+        if (chunk) {
+          this.receivedSinceTick = true;
+          this.awaitingPong = false;
+          this.corked = true;
+          let inflating: Promise<void> | undefined;
+          try {
+            inflating = this.receiver.push(chunk);
+          } finally {
+            this.uncork();
+          }
+          if (inflating) await inflating;
+        }
+        if (this.bufferedAmount > SEND_HIGH_WATER_MARK) await this.whenDrained();
+        if (this.readPause) await this.readPause;
+        if (this.finished) break;
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunk = value;
+      }
+      if (!this.tcpClosing) this.finish(CloseCode.Abnormal, "", false);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.failConnection(error);
+      else if (!this.tcpClosing) this.finish(CloseCode.Abnormal, "", false);
+    }
+  }
+
+  private failConnection(error: ProtocolError): void {
+    if (this.finished) return;
+    this.callHandler(() => this.events.error(error), false);
+    if (!this.closeSent) this.sendClose(error.closeCode, error.message);
+    this.readyState = ReadyState.CLOSING;
+    void this.closeTcp(error.closeCode, error.message, false);
+  }
+
+  private peerClosed(code: number, reason: string): void {
+    if (!this.closeSent) {
+      this.readyState = ReadyState.CLOSING;
+      this.sendClose(code === CloseCode.NoStatus ? undefined : code, code === CloseCode.NoStatus ? "" : reason);
+    }
+    // The server closes the TCP connection first (RFC 6455 section 7.1.1).
+    void this.closeTcp(code, reason, true);
+  }
+
+  private async closeTcp(code: number, reason: string, wasClean: boolean): Promise<void> {
+    if (this.tcpClosing) return;
+    this.tcpClosing = true;
+    // A peer that stops reading must not keep the connection forever.
+    clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(() => this.terminate(), this.settings.closeTimeout);
+    this.uncork();
+    await this.flushed();
+    await this.upgraded.close().catch(() => {});
+    this.finish(code, reason, wasClean);
+  }
+
+  private flushed(): Promise<void> {
+    if (this.bufferedAmount === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve)).then(() => this.flushed());
+  }
+
+  private finish(code: number, reason: string, wasClean: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.readyState = ReadyState.CLOSED;
+    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.closeTimer);
+    this.resume();
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.upgraded.reader.cancel().catch(() => {});
+    void this.upgraded.close().catch(() => {});
+    this.callHandler(() => this.events.close(code, reason, wasClean), false);
+    this.markClosed();
+  }
+
+  private keepaliveTick(): void {
+    if (this.receivedSinceTick) {
+      this.receivedSinceTick = false;
+      return;
+    }
+    if (this.awaitingPong) {
+      this.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    if (!this.closeSent) this.writeFrame(encodeFrame(Opcode.Ping, new Uint8Array(0)), 0);
+  }
+
+  private sendClose(code: number | undefined, reason: string): void {
+    this.closeSent = true;
+    this.writeFrame(encodeFrame(Opcode.Close, encodeClosePayload(code, reason)), 0);
+  }
+
+  private sendControl(opcode: number, data: string | BinaryData): number {
+    if (this.readyState !== ReadyState.OPEN) return SendStatus.Dropped;
+    const payload = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
+    if (payload.length > 125) throw new RangeError("control frame payloads are limited to 125 bytes");
+    this.writeFrame(encodeFrame(opcode, payload), payload.length);
+    return payload.length;
+  }
+
+  /** Whether a message may be queued: open, and the queue under the backpressure limit. */
+  private admit(): boolean {
+    if (this.readyState !== ReadyState.OPEN) return false;
+    if (this.bufferedAmount < this.settings.backpressureLimit) return true;
+    if (this.settings.closeOnBackpressureLimit) this.close(CloseCode.PolicyViolation, "backpressure limit exceeded");
+    return false;
+  }
+
+  private sendResult(size: number): number {
+    if (this.bufferedAmount <= SEND_HIGH_WATER_MARK) return size;
+    this.backpressured = true;
+    return SendStatus.Backpressure;
+  }
+
+  private queueFrame(frame: Promise<Uint8Array>, size: number): void {
+    const entry: QueuedFrame = { frame: undefined, size };
+    this.queue.push(entry);
+    this.bufferedAmount += size;
+    frame.then(
+      (encoded) => {
+        entry.frame = encoded;
+        this.flushQueue();
+      },
+      (error: unknown) => {
+        // Compression failing is our fault, not the peer's: report and drop the connection.
+        this.callHandler(() => this.events.error(error), false);
+        this.terminate();
+      },
+    );
+  }
+
+  private flushQueue(): void {
+    while (this.queue.length && this.queue[0]!.frame) {
+      const { frame, size } = this.queue.shift()!;
+      this.bufferedAmount -= size;
+      this.writeFrame(frame!, size);
+    }
+  }
+
+  private writeFrame(frame: Uint8Array, size: number): void {
+    if (this.finished) return;
+    if (this.queue.length) {
+      this.queue.push({ frame, size });
+      this.bufferedAmount += size;
+      return;
+    }
+    this.bufferedAmount += size;
+    if (this.corked) {
+      this.batch.push(frame);
+      this.batchSize += size;
+      return;
+    }
+    this.write(frame, size);
+  }
+
+  private uncork(): void {
+    this.corked = false;
+    const { batch, batchSize } = this;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchSize = 0;
+    if (batch.length === 1) return this.write(batch[0]!, batchSize);
+    let total = 0;
+    for (const frame of batch) total += frame.length;
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const frame of batch) {
+      joined.set(frame, offset);
+      offset += frame.length;
+    }
+    this.write(joined, batchSize);
+  }
+
+  private write(bytes: Uint8Array, size: number): void {
+    this.upgraded.writer.write(bytes).then(
+      () => {
+        this.bufferedAmount -= size;
+        if (this.bufferedAmount <= SEND_HIGH_WATER_MARK) this.drained();
+      },
+      () => this.finish(CloseCode.Abnormal, "", false),
+    );
+  }
+
+  private drained(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    if (this.backpressured && this.readyState === ReadyState.OPEN) {
+      this.backpressured = false;
+      this.callHandler(() => this.events.drain());
+    }
+  }
+
+  /** Runs a user handler; a throw is reported and, unless told otherwise, closes the connection with 1011. */
+  private callHandler(run: () => void, closeOnThrow = true): void {
+    try {
+      run();
+    } catch (error) {
+      try {
+        this.events.error(error);
+      } catch {
+        // An error handler that throws has nothing left to tell.
+      }
+      if (closeOnThrow && this.readyState === ReadyState.OPEN) this.close(CloseCode.InternalError, "handler error");
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * permessage-deflate payloads (RFC 7692 section 7.2) with the web compression streams.
+ *
+ * Each message is its own deflate stream (no context takeover either way, see extensions.ts).
+ * `CompressionStream` always finishes its stream with a final block, so outgoing payloads take the form of
+ * RFC 7692 section 7.2.3.4: the final block plus one zero byte, which turns the receiver's appended
+ * 00 00 ff ff into an empty stored block. Incoming payloads get that tail plus a final empty stored block,
+ * so the decompressor sees a complete stream.
+ */
+
+import { CloseCode, ProtocolError } from "./frames.js";
+
+/** Ends a sync-flushed message (00 00 ff ff) and then the stream (a final, empty stored block). */
+const INFLATE_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff]);
+
+async function readAll(readable: ReadableStream<Uint8Array>, limit: number, extra: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new ProtocolError(CloseCode.MessageTooBig, `message exceeds ${limit} bytes once decompressed`);
+    }
+    chunks.push(value);
+  }
+  const result = new Uint8Array(total + extra);
+  let offset = 0;
+  for (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return result;
+}
+
+/** Writes the pieces in the background, so a full readable side never stalls the writer. */
+function feed(writable: WritableStream<BufferSource>, pieces: readonly Uint8Array[]): void {
+  const writer = writable.getWriter();
+  (async () => {
+    // The cast: these views never sit on a SharedArrayBuffer.
+    for (const piece of pieces) await writer.write(piece as BufferSource);
+    await writer.close();
+  })().catch(() => {
+    // The readable side reports the failure (or was cancelled on purpose).
+  });
+}
+
+/** The permessage-deflate payload of one message. */
+export function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new CompressionStream("deflate-raw");
+  feed(stream.writable, [data]);
+  // One spare zero byte at the end: the empty stored block header (BFINAL 0, BTYPE 00) and its padding.
+  return readAll(stream.readable, Infinity, 1);
+}
+
+/** The message inside a permessage-deflate payload, at most `limit` bytes. */
+export async function inflateMessage(pieces: readonly Uint8Array[], limit: number): Promise<Uint8Array> {
+  const stream = new DecompressionStream("deflate-raw");
+  feed(stream.writable, [...pieces, INFLATE_TAIL]);
+  try {
+    return await readAll(stream.readable, limit, 0);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Incremental frame parser and message assembler for client-to-server traffic (RFC 6455 section 5).
+ *
+ * Data frame payloads are consumed as they arrive, so only a frame header or a control frame
+ * (at most 139 bytes) is ever carried over between chunks; text is UTF-8 checked as it arrives.
+ */
+
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
+import { inflateMessage } from "./deflate.js";
+
+export interface ReceiverEvents {
+  message(data: string | Uint8Array): void;
+  ping(payload: Uint8Array): void;
+  pong(payload: Uint8Array): void;
+  /** The peer's close frame; `code` is 1005 when it carried none. */
+  close(code: number, reason: string): void;
+}
+
+export interface ReceiverOptions {
+  /** Largest message (all fragments, and after decompression) in bytes. */
+  maxPayloadLength: number;
+  /** permessage-deflate was negotiated: RSV1 marks compressed messages. */
+  compression: boolean;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+/** Marks "between frames": the next bytes are a frame header. */
+const AT_HEADER = -1;
+
+function fail(code: number, message: string): never {
+  throw new ProtocolError(code, message);
+}
+
+export class Receiver {
+  private buffer = EMPTY;
+  private offset = 0;
+  private stopped = false;
+
+  // The frame being read.
+  private frameRemaining = AT_HEADER;
+  private frameFin = false;
+  private readonly mask = new Uint8Array(4);
+  private maskOffset = 0;
+
+  // The message being assembled.
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private messageSize = 0;
+  private pieces: Uint8Array[] = [];
+  private text = "";
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+
+  constructor(
+    private readonly events: ReceiverEvents,
+    private readonly options: ReceiverOptions,
+  ) {}
+
+  /**
+   * Consumes bytes from the peer. Throws `ProtocolError` on a violation. Returns a promise only while a
+   * compressed message is inflated: the caller waits for it before pushing more (messages stay in order).
+   */
+  push(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.stopped) return undefined;
+    if (this.offset < this.buffer.length) {
+      const rest = this.buffer.length - this.offset;
+      const joined = new Uint8Array(rest + chunk.length);
+      joined.set(this.buffer.subarray(this.offset));
+      joined.set(chunk, rest);
+      this.buffer = joined;
+    } else {
+      this.buffer = chunk;
+    }
+    this.offset = 0;
+    return this.run();
+  }
+
+  private run(): Promise<void> | undefined {
+    while (!this.stopped) {
+      if (this.frameRemaining === AT_HEADER) {
+        if (!this.readHeader()) return undefined;
+        continue;
+      }
+      const available = this.buffer.length - this.offset;
+      if (available === 0 && this.frameRemaining > 0) return undefined;
+      const length = Math.min(available, this.frameRemaining);
+      const piece = this.buffer.subarray(this.offset, this.offset + length);
+      this.offset += length;
+      unmask(piece, this.mask, this.maskOffset);
+      this.maskOffset += length;
+      this.frameRemaining -= length;
+      this.addPiece(piece);
+      if (this.frameRemaining === 0) {
+        this.frameRemaining = AT_HEADER;
+        if (this.frameFin) {
+          const inflating = this.finishMessage();
+          if (inflating) return inflating.then(() => this.run());
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Reads one frame header (and a whole control frame); false when more bytes are needed. */
+  private readHeader(): boolean {
+    const bytes = this.buffer;
+    const start = this.offset;
+    const available = bytes.length - start;
+    if (available < 2) return false;
+    const first = bytes[start]!;
+    const second = bytes[start + 1]!;
+    const fin = (first & 0x80) !== 0;
+    const rsv1 = (first & 0x40) !== 0;
+    const opcode = first & 0x0f;
+    if (first & 0x30) fail(CloseCode.ProtocolError, "reserved bits RSV2/RSV3 set without an extension");
+    if (opcode >= 0x8) {
+      if (opcode > Opcode.Pong) fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
+      if (!fin) fail(CloseCode.ProtocolError, "fragmented control frame");
+      if (rsv1) fail(CloseCode.ProtocolError, "RSV1 set on a control frame");
+      if ((second & 0x7f) > MAX_CONTROL_PAYLOAD) fail(CloseCode.ProtocolError, "control frame payload over 125 bytes");
+    } else if (opcode > Opcode.Binary) {
+      fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
+    } else if (opcode === Opcode.Continuation) {
+      if (this.messageOpcode === 0) fail(CloseCode.ProtocolError, "continuation frame without a message to continue");
+      if (rsv1) fail(CloseCode.ProtocolError, "RSV1 set on a continuation frame");
+    } else {
+      if (this.messageOpcode !== 0) fail(CloseCode.ProtocolError, "new message before the previous one finished");
+      if (rsv1 && !this.options.compression) fail(CloseCode.ProtocolError, "RSV1 set without permessage-deflate");
+    }
+    if ((second & 0x80) === 0) fail(CloseCode.ProtocolError, "client frames must be masked");
+
+    let length = second & 0x7f;
+    const lengthBytes = length === 126 ? 2 : length === 127 ? 8 : 0;
+    const headerLength = 2 + lengthBytes + 4;
+    if (available < headerLength) return false;
+    if (length === 126) {
+      length = (bytes[start + 2]! << 8) | bytes[start + 3]!;
+    } else if (length === 127) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + start + 2, 8);
+      const high = view.getUint32(0);
+      if (high & 0x80000000) fail(CloseCode.ProtocolError, "64-bit payload length with the top bit set");
+      length = high * 0x100000000 + view.getUint32(4);
+    }
+
+    if (opcode >= 0x8) {
+      if (available < headerLength + length) return false;
+      this.mask.set(bytes.subarray(start + headerLength - 4, start + headerLength));
+      const payload = bytes.slice(start + headerLength, start + headerLength + length);
+      unmask(payload, this.mask, 0);
+      this.offset = start + headerLength + length;
+      this.handleControl(opcode, payload);
+      return true;
+    }
+
+    if (this.messageSize + length > this.options.maxPayloadLength) {
+      fail(CloseCode.MessageTooBig, `message exceeds ${this.options.maxPayloadLength} bytes`);
+    }
+    if (opcode !== Opcode.Continuation) {
+      this.messageOpcode = opcode;
+      this.messageCompressed = rsv1;
+    }
+    this.mask.set(bytes.subarray(start + headerLength - 4, start + headerLength));
+    this.maskOffset = 0;
+    this.offset = start + headerLength;
+    this.frameRemaining = length;
+    this.frameFin = fin;
+    return true;
+  }
+
+  private addPiece(piece: Uint8Array): void {
+    if (piece.length === 0) return;
+    this.messageSize += piece.length;
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed) {
+      this.text += this.decodeText(piece, true);
+    } else {
+      this.pieces.push(piece);
+    }
+  }
+
+  private decodeText(bytes: Uint8Array, stream: boolean): string {
+    try {
+      return this.decoder.decode(bytes, { stream });
+    } catch {
+      return fail(CloseCode.InvalidPayload, "text is not valid UTF-8");
+    }
+  }
+
+  private finishMessage(): Promise<void> | undefined {
+    const { messageOpcode: opcode, messageCompressed: compressed, pieces } = this;
+    const text = this.text;
+    this.messageOpcode = 0;
+    this.messageCompressed = false;
+    this.messageSize = 0;
+    this.pieces = [];
+    this.text = "";
+    if (compressed) {
+      return inflateMessage(pieces, this.options.maxPayloadLength).then((data) => {
+        if (this.stopped) return;
+        this.events.message(opcode === Opcode.Text ? this.decodeText(data, false) : data);
+      });
+    }
+    this.events.message(opcode === Opcode.Text ? text + this.decodeText(EMPTY, false) : concat(pieces));
+    return undefined;
+  }
+
+  private handleControl(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.Ping) return this.events.ping(payload);
+    if (opcode === Opcode.Pong) return this.events.pong(payload);
+    if (payload.length === 1) fail(CloseCode.ProtocolError, "close frame with a 1-byte payload");
+    let code: number = CloseCode.NoStatus;
+    let reason = "";
+    if (payload.length >= 2) {
+      code = (payload[0]! << 8) | payload[1]!;
+      if (!isValidCloseCode(code)) fail(CloseCode.ProtocolError, `invalid close code ${code}`);
+      try {
+        reason = new TextDecoder("utf-8", { fatal: true }).decode(payload.subarray(2));
+      } catch {
+        fail(CloseCode.InvalidPayload, "close reason is not valid UTF-8");
+      }
+    }
+    this.stopped = true;
+    this.events.close(code, reason);
+  }
+}
+
+export function concat(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    result.set(piece, offset);
+    offset += piece.length;
+  }
+  return result;
+}
