@@ -3,6 +3,7 @@ import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
 import { Connection, type ConnectionHost } from "./connection.js";
 import { type Limits, resolveLimits } from "./limits.js";
 import type { ConnectionInfo } from "./upgrade.js";
+import { WebSocketHub, type UpgradeOptions, type WebSocketHandler, type BinaryData } from "../websocket/index.js";
 
 /** What a handler gets besides the request: who is connected, and the server (for `upgrade`, `publish`). */
 export interface ServeInfo extends ConnectionInfo {
@@ -13,6 +14,9 @@ export type FetchHandler = (request: Request, info: ServeInfo) => Response | und
 
 export interface ServeOptions extends Partial<Limits>, Pick<ListenOptions, "backlog" | "noDelay" | "keepAliveDelay" | "ipv6Only"> {
   fetch: FetchHandler;
+  /** Bun-style WebSocket handlers; enables `server.upgrade()` and `server.publish()`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each server picks its own `ws.data` type
+  websocket?: WebSocketHandler<any>;
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1: only this machine can connect unless you say otherwise. */
@@ -55,6 +59,13 @@ export interface Server {
   close(): Promise<void>;
   /** The client address of a request this server received. */
   requestIP(request: Request): { address: string; port: number } | undefined;
+  /** Bun's `server.upgrade`: accepts a WebSocket handshake (needs the `websocket` option); false when invalid. */
+  upgrade<T>(request: Request, options?: UpgradeOptions<T>): boolean;
+  /** Sends to every WebSocket subscribed to `topic`; the message's byte length, or 0 when nobody got it. */
+  publish(topic: string, data: string | BinaryData, compress?: boolean): number;
+  subscriberCount(topic: string): number;
+  /** Open WebSocket connections. */
+  readonly pendingWebSockets: number;
 }
 
 function defaultOnError(error: unknown): Response {
@@ -79,6 +90,7 @@ export function serve(options: ServeOptions): Server {
   let serverSocket: TCPServerSocket | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const hub = options.websocket ? new WebSocketHub(options.websocket) : undefined;
 
   const host: ConnectionHost = {
     limits,
@@ -148,6 +160,7 @@ export function serve(options: ServeOptions): Server {
       await ready.catch(() => {});
       await serverSocket?.close().catch(() => {});
       for (const connection of connections) connection.closeIfIdle();
+      await hub?.closeAll(1001, "server shutting down");
       while (runs.size) await Promise.all(runs);
       finish();
     })();
@@ -172,6 +185,15 @@ export function serve(options: ServeOptions): Server {
     finished,
     shutdown,
     close: shutdown,
+    upgrade(request, upgradeOptions) {
+      if (!hub) throw new TypeError("server.upgrade() needs the `websocket` option of serve()");
+      return hub.upgrade(request, upgradeOptions);
+    },
+    publish: (topic, data, compress) => hub?.publish(topic, data, compress) ?? 0,
+    subscriberCount: (topic) => hub?.subscriberCount(topic) ?? 0,
+    get pendingWebSockets() {
+      return hub?.peerCount ?? 0;
+    },
     requestIP(request) {
       const info = requestInfo.get(request);
       return info && { address: info.remoteAddress, port: info.remotePort };
