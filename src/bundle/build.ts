@@ -15,11 +15,16 @@ import { resolveWebBundleId, signWebBundle } from "./signing.js";
 import { isolatedAppOrigin } from "./web-bundle-id.js";
 import { planWebBundle } from "./web-bundle.js";
 
+/** Contents read when their turn comes, straight into place: a Blob (a browser File, Node's `fs.openAsBlob`). */
+export interface StreamableBody {
+  readonly size: number;
+  stream(): ReadableStream<Uint8Array>;
+}
+
 export interface BundleFile {
   /** Path within the app, "/"-separated: "index.html", "assets/app.js" (a leading "/" is allowed). */
   path: string;
-  /** A Blob (a browser File, Node's `fs.openAsBlob`, Bun's `Bun.file`) is streamed into place when its turn comes. */
-  body: Uint8Array | string | Blob;
+  body: Uint8Array | string | StreamableBody;
 }
 
 export interface BuildProgress {
@@ -70,7 +75,7 @@ function urlPathOf(path: string): string {
   return path.split("/").map(encodeURIComponent).join("/");
 }
 
-async function readInto(body: Blob, target: Uint8Array, path: string): Promise<void> {
+async function readInto(body: StreamableBody, target: Uint8Array, path: string): Promise<void> {
   const reader = body.stream().getReader();
   let offset = 0;
   for (;;) {
@@ -108,7 +113,9 @@ export async function buildSignedWebBundle(options: BuildOptions): Promise<Built
   if (options.version !== undefined) {
     const manifest = files.find((file) => `/${file.path}` === manifestPath);
     if (!manifest) throw new Error(formatManifestProblems([{ rule: "manifest-present", message: `${manifestPath} is missing` }]));
-    const bytes = manifest.body instanceof Uint8Array ? manifest.body : new Uint8Array(await manifest.body.arrayBuffer());
+    const { body } = manifest;
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(body.size);
+    if (!(body instanceof Uint8Array)) await readInto(body, bytes, manifestPath);
     manifest.body = withManifestVersion(bytes, options.version);
   }
 
