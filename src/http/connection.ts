@@ -1,4 +1,5 @@
 import { indexOfHeadEnd } from "./bytes.js";
+import { httpDate } from "./date.js";
 import { RequestBody } from "./body.js";
 import { HttpError } from "./errors.js";
 import { ConnectionInput } from "./input.js";
@@ -228,6 +229,7 @@ export class Connection {
     const head = serializeHead(error.status, [
       ["content-type", "text/plain; charset=utf-8"],
       ["content-length", String(body.length)],
+      ["date", httpDate()],
       ["connection", "close"],
     ]);
     const bytes = new Uint8Array(head.length + body.length);
