@@ -203,7 +203,7 @@ for (const runtime of runtimes) {
   describe(`socket adapter on ${runtime.name}`, { timeout: 240_000 }, () => {
     const problem = unavailability(runtime);
     if (problem !== undefined) {
-      if (skippedRuntimes.has(runtime.name)) it(`runs on ${runtime.name}`, { skip: problem }, () => {});
+      if (skippedRuntimes.has(runtime.name)) it(`runs on ${runtime.name}`, { skip: `skipped by BROWSER_HTTPD_SKIP_RUNTIMES: ${problem}` }, () => {});
       else it(`runs on ${runtime.name}`, () => assert.fail(problem));
       return;
     }
@@ -354,7 +354,7 @@ for (const runtime of runtimes) {
       await delay(50); // let the server start reading before the reset
       sending.resetAndDestroy();
 
-      // Both resets are seen by the server as failed connections; it goes on serving.
+      // The resets reach the fixture as failed connections; the server goes on serving.
       const errors = await settledValue(
         async () => (await exchangeJson<{ errors: number }>(server.port, "errors")).errors - before,
         3,

@@ -62,13 +62,13 @@ export function wrapDenoConn(conn: DenoTcpConn): TCPSocket {
 
   // Reads happen only on pull, i.e. while the queue is below its mark: a slow consumer leaves the
   // bytes in the kernel, whose full receive window then stops the peer.
-  const scratch = new Uint8Array(READ_CHUNK_SIZE);
+  let buffer = new Uint8Array(READ_CHUNK_SIZE);
   const readable = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         let count: number | null;
         try {
-          count = await conn.read(scratch);
+          count = await conn.read(buffer);
         } catch (error) {
           if (released) controller.close();
           else {
@@ -84,8 +84,14 @@ export function wrapDenoConn(conn: DenoTcpConn): TCPSocket {
           releaseIfBothDone();
           return;
         }
-        // A copy: the scratch buffer is reused, and consumers keep views of the chunks they get.
-        if (count > 0) controller.enqueue(scratch.slice(0, count));
+        // Consumers keep views of the chunks they get, so a buffer is handed over, never reused; a small
+        // read is copied out instead, so that it does not pin a whole buffer.
+        if (count >= READ_CHUNK_SIZE / 4) {
+          controller.enqueue(buffer.subarray(0, count));
+          buffer = new Uint8Array(READ_CHUNK_SIZE);
+        } else if (count > 0) {
+          controller.enqueue(buffer.slice(0, count));
+        }
       },
       cancel() {
         readDone = true;
