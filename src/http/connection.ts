@@ -90,7 +90,7 @@ export class Connection {
         keepAlive = wantsKeepAlive(head);
         const request = this.buildRequest(head, (body = this.createBody(head)));
         const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
-        if (!response) throw new Error("the handler returned no Response");
+        if (!response) throw new HttpError(500, "the handler returned no Response");
         const takeOver = takeOverOf(response);
         if (takeOver) {
           await this.writer.write(serializeHead(101, response.headers));
