@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { readFile } from "node:fs/promises";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,22 +32,33 @@ const CONCURRENT_CONNECTIONS = 100;
 
 type RuntimeName = "node" | "deno" | "bun";
 
+/** The fixture's `keepAliveDelay`. */
+const KEEP_ALIVE_DELAY_SECONDS = 30;
+
 interface Runtime {
   name: RuntimeName;
   command: string;
   args: string[];
   env?: Record<string, string>;
+  /** Deno can turn keep-alive on but not set its delay (the kernel default applies). */
+  setsKeepAliveDelay: boolean;
 }
 
 const runtimes: Runtime[] = [
-  { name: "node", command: process.execPath, args: [fixtureScript] },
+  { name: "node", command: process.execPath, args: [fixtureScript], setsKeepAliveDelay: true },
   {
     name: "deno",
     command: join(projectRoot, "node_modules", ".bin", "deno"),
     args: ["run", "--allow-net", "--allow-read", "--no-lock", fixtureScript],
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    setsKeepAliveDelay: false,
   },
-  { name: "bun", command: join(projectRoot, "node_modules", ".bin", "bun"), args: [fixtureScript] },
+  {
+    name: "bun",
+    command: join(projectRoot, "node_modules", ".bin", "bun"),
+    args: [fixtureScript],
+    setsKeepAliveDelay: true,
+  },
 ];
 
 const skippedRuntimes = new Set((process.env.BROWSER_HTTPD_SKIP_RUNTIMES ?? "").split(",").map((name) => name.trim()));
@@ -182,6 +194,24 @@ function patternMismatch(bytes: Uint8Array, start = 0): number {
 }
 
 /**
+ * Seconds left on the kernel's keep-alive timer of the connection from `localPort` to `remotePort`
+ * (127.0.0.1 both), from /proc/net/tcp; undefined when that timer is not running.
+ */
+async function keepAliveTimerSeconds(localPort: number, remotePort: number): Promise<number | undefined> {
+  const hexPort = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  const local = `0100007F:${hexPort(localPort)}`;
+  const remote = `0100007F:${hexPort(remotePort)}`;
+  for (const line of (await readFile("/proc/net/tcp", "utf8")).split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] !== local || fields[2] !== remote) continue;
+    const [timer, jiffies] = fields[5]!.split(":");
+    // Timer kind 2 is keep-alive; its time is in USER_HZ (100 per second) ticks.
+    return timer === "02" ? parseInt(jiffies!, 16) / 100 : undefined;
+  }
+  throw new Error(`no connection ${local} -> ${remote} in /proc/net/tcp`);
+}
+
+/**
  * Samples `read` until it stops changing (the same value `stableSamples` times running) or reaches
  * `ceiling`; returns the last value. Bounded: at most `maxSamples` samples.
  */
@@ -203,8 +233,9 @@ for (const runtime of runtimes) {
   describe(`socket adapter on ${runtime.name}`, { timeout: 240_000 }, () => {
     const problem = unavailability(runtime);
     if (problem !== undefined) {
-      if (skippedRuntimes.has(runtime.name)) it(`runs on ${runtime.name}`, { skip: `skipped by BROWSER_HTTPD_SKIP_RUNTIMES: ${problem}` }, () => {});
-      else it(`runs on ${runtime.name}`, () => assert.fail(problem));
+      const title = `runs on ${runtime.name}`;
+      if (skippedRuntimes.has(runtime.name)) it(title, { skip: `named in BROWSER_HTTPD_SKIP_RUNTIMES: ${problem}` }, () => {});
+      else it(title, () => assert.fail(problem));
       return;
     }
 
@@ -261,6 +292,19 @@ for (const runtime of runtimes) {
         localAddress: "127.0.0.1",
         localPort: server.port,
       });
+    });
+
+    it("turns TCP keep-alive on for accepted connections, with the delay asked for where the runtime can", async () => {
+      const socket = await connect(server.port);
+      try {
+        socket.write("echo\nping");
+        await withTimeout(once(socket, "data"), 10_000, "echo of ping"); // the server has accepted it by now
+        const seconds = await keepAliveTimerSeconds(server.port, socket.localPort!);
+        assert.ok(seconds !== undefined && seconds > 0, "keep-alive is off on the accepted socket");
+        if (runtime.setsKeepAliveDelay) assert.ok(seconds <= KEEP_ALIVE_DELAY_SECONDS, `keep-alive timer at ${seconds} s`);
+      } finally {
+        socket.destroy();
+      }
     });
 
     it(`serves ${CONCURRENT_CONNECTIONS} connections at once`, async () => {

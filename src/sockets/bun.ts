@@ -80,6 +80,11 @@ class BunConnection {
         },
         cancel: () => {
           this.readDone = true;
+          // Unread bytes then stay in the kernel, which holds the peer back, as a full queue would.
+          if (!this.paused && !this.released) {
+            this.paused = true;
+            raw.pause();
+          }
           this.closeIfBothDone();
         },
       },
