@@ -60,7 +60,8 @@ function chromiumArgs(options: LaunchChromiumOptions, profileDir: string): strin
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
   ];
-  if (options.headless) args.push("--headless=new");
+  // A headless window is 800x600 unless told otherwise: room for the panel in screenshots.
+  if (options.headless) args.push("--headless=new", "--window-size=1280,900");
   // Chromium's sandbox refuses to start as root.
   if (process.getuid?.() === 0) args.push("--no-sandbox");
   if (options.remoteDebuggingPort !== undefined) args.push(`--remote-debugging-port=${options.remoteDebuggingPort}`);

@@ -1,0 +1,139 @@
+/**
+ * `browser-httpd start`: builds, signs, installs and launches the Isolated Web App in Chromium, prints where it
+ * serves, and on Ctrl-C or SIGTERM closes Chromium, the proxy and the temporary profile.
+ */
+import { parseArgs } from "node:util";
+import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
+
+const usage = `usage: browser-httpd start [options]
+
+Builds and signs the app, starts Chromium, installs and launches the Isolated Web App; its window serves
+HTTP and WebSocket on 127.0.0.1:${defaultAppPort} until Ctrl-C.
+
+options:
+  --port N             the app's port (default: the one last chosen in its window, else ${defaultAppPort})
+  --chrome PATH        the browser to run (default: $CHROME_PATH, then chromium, chromium-browser,
+                       google-chrome, chrome on PATH; installed with apt-get when none and allowed)
+  --headful            show the browser window (default: headless)
+  --profile DIR        keep the browser profile in DIR (default: a temporary one, removed at exit)
+  --install MODE       dev-proxy (default): Chromium installs from a local proxy serving the signed bundle;
+                       signed: Chromium installs the .swbn itself (Chrome builds that accept it)
+  --key FILE           signing key (default: .keys/iwa-signing-key.pem, generated on first run)
+  --bundle FILE        where to write the signed bundle (default: dist/browser-httpd.swbn)
+  --verbose            show Chromium's stderr and the app's console
+  -h, --help           this help
+`;
+
+function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new Error(`--port must be from 1 to 65535, not "${text}"`);
+  return port;
+}
+
+function parseInstallMode(text: string | undefined): InstallMode {
+  if (text === undefined || text === "dev-proxy" || text === "signed") return text ?? "dev-proxy";
+  throw new Error(`--install must be dev-proxy or signed, not "${text}"`);
+}
+
+function summary(app: LaunchedApp): string {
+  const installedVia =
+    app.installMode === "dev-proxy"
+      ? `dev-mode proxy ${app.proxy!.url}, serving the signed bundle's own responses`
+      : "Chromium's signed-bundle install (--install-isolated-web-app-from-file)";
+  const rows: Array<[string, string]> = [
+    ["URL", app.url],
+    ["installed via", installedVia],
+    ["Web Bundle ID", app.signedWebBundleId],
+    ["app origin", app.installMode === "dev-proxy" ? `${app.appOrigin}/ (dev-mode installs get a random ID)` : `${app.appOrigin}/`],
+    ["bundle", `${app.bundlePath} (${app.bundleBytes} bytes, key ${app.keyPath})`],
+    ["Chromium", `${app.chromium.product} at ${app.chromiumPath}, ${app.headless ? "headless" : "with a window"}`],
+    ["profile", app.profileDir ?? "temporary, removed at exit"],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const lines = rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
+  return (
+    `\nbrowser-httpd is serving inside Chromium at ${app.url}\n\n${lines.join("\n")}\n\n` +
+    `  try   curl ${new URL("hello", app.url).href}\n  stop  Ctrl-C\n\n`
+  );
+}
+
+export default async function start(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      chrome: { type: "string" },
+      headful: { type: "boolean" },
+      profile: { type: "string" },
+      install: { type: "string" },
+      key: { type: "string" },
+      bundle: { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  // Signals that arrive while starting cancel the start; after it, they stop the app.
+  let stopRequested: NodeJS.Signals | undefined;
+  let wakeOnStop: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      log(`${signal} again: exiting now; Chromium goes down with its DevTools pipe.`);
+      process.exit(130);
+    }
+    stopRequested = signal;
+    wakeOnStop?.();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+
+  let app: LaunchedApp | undefined;
+  try {
+    const launching = launch({
+      chromePath: values.chrome,
+      headless: !values.headful,
+      profileDir: values.profile,
+      port: parsePort(values.port),
+      install: parseInstallMode(values.install),
+      keyPath: values.key,
+      bundlePath: values.bundle,
+      verbose: values.verbose,
+      log,
+    });
+    app = await launching;
+    if (!stopRequested) {
+      process.stdout.write(summary(app));
+      const running = app;
+      const reason = await new Promise<string>((resolve) => {
+        wakeOnStop = () => resolve(`${stopRequested}: stopping`);
+        void running.chromium.exited.then(() => resolve("Chromium exited"));
+        running.chromium.cdp.on("Target.targetDestroyed", (params) => {
+          if (params.targetId === running.appTargetId) resolve("the app window was closed");
+        });
+        void running.chromium.cdp.send("Target.setDiscoverTargets", { discover: true });
+      });
+      log(`${reason}; closing Chromium${app.profileDir ? "" : " and removing the temporary profile"}.`);
+      const unexpected = !stopRequested;
+      await app.close();
+      return unexpected ? 1 : 0;
+    }
+    await app.close();
+    return 0;
+  } catch (error) {
+    await app?.close();
+    log(`browser-httpd start: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+  }
+}
