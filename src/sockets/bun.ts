@@ -22,7 +22,7 @@ interface BunSocket {
 
 interface BunSocketHandler {
   open(socket: BunSocket): void;
-  /** `bytes` is only valid during the call: Bun reuses the memory. */
+  /** `bytes` is Bun's to reuse once the call returns. */
   data(socket: BunSocket, bytes: Uint8Array): void;
   drain(socket: BunSocket): void;
   end(socket: BunSocket): void;
@@ -121,7 +121,7 @@ class BunConnection {
 
   onData(bytes: Uint8Array): void {
     if (this.readDone) return;
-    this.readController.enqueue(new Uint8Array(bytes)); // a copy: Bun reuses `bytes` after this call
+    this.readController.enqueue(new Uint8Array(bytes)); // a copy: `bytes` may be reused after this call
     if ((this.readController.desiredSize ?? 0) <= 0 && !this.paused) {
       this.paused = true;
       this.raw.pause();
@@ -242,7 +242,12 @@ export function createServerSocket(localAddress: string, options: ListenOptions 
   };
   const opened = new Promise<TCPServerSocketOpenInfo>((resolve) => {
     // Bun.listen takes no backlog option: the kernel default applies.
-    listener = Bun.listen({ hostname: localAddress, port: options.localPort ?? 0, allowHalfOpen: true, socket: handler });
+    listener = Bun.listen({
+      hostname: localAddress,
+      port: options.localPort ?? 0,
+      allowHalfOpen: true,
+      socket: handler,
+    });
     resolve({ readable, localAddress: listener.hostname, localPort: listener.port });
   });
   return {
