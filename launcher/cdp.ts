@@ -78,26 +78,6 @@ export class CdpConnection {
     return () => set.delete(listener);
   }
 
-  /** Resolves with the params of the first `event` that satisfies `accept`, or rejects after `timeoutMs`. */
-  waitFor(
-    event: string,
-    accept: (params: Record<string, unknown>, sessionId: string | undefined) => boolean,
-    timeoutMs: number,
-  ): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`));
-      }, timeoutMs);
-      const off = this.on(event, (params, sessionId) => {
-        if (!accept(params, sessionId)) return;
-        clearTimeout(timer);
-        off();
-        resolve(params);
-      });
-    });
-  }
-
   close(): void {
     this.toChromium.end();
     this.#fail(new Error("the DevTools connection was closed"));

@@ -80,6 +80,19 @@ async function readDevToolsActivePort(profileDir: string, exited: () => boolean)
   throw new ChromiumLaunchError("Chromium did not open its DevTools port (no DevToolsActivePort file)");
 }
 
+/** Settles like `promise`, or with `onTimeout()` after `ms`; the timer never outlives the race. */
+async function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T | Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => resolve(), ms);
+  }).then(onTimeout);
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
@@ -135,7 +148,7 @@ export async function launchChromium(options: LaunchChromiumOptions): Promise<Ru
     (closing ??= (async () => {
       if (!hasExited) {
         await cdp.send("Browser.close").catch(() => undefined);
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+        await within(exited, 3000, () => undefined);
       }
       cdp.close();
       // Helpers (zygote, renderers, crashpad) share the group and may outlive the browser process.
@@ -148,16 +161,16 @@ export async function launchChromium(options: LaunchChromiumOptions): Promise<Ru
     })());
 
   try {
-    const version = await Promise.race([
+    const started = Promise.race([
       cdp.send<{ product: string }>("Browser.getVersion"),
       spawnError.then((error) => Promise.reject(error)),
       exited.then(() =>
         Promise.reject(new ChromiumLaunchError(`Chromium exited at start:\n  ${stderrTail.join("\n  ")}`)),
       ),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new ChromiumLaunchError("Chromium did not answer on the DevTools pipe within 30 s")), 30_000),
-      ),
     ]);
+    const version = await within(started, 30_000, () => {
+      throw new ChromiumLaunchError("Chromium did not answer on the DevTools pipe within 30 s");
+    });
     const majorVersion = Number(/\/(\d+)\./.exec(version.product)?.[1] ?? 0);
     const webSocketDebuggerUrl =
       options.remoteDebuggingPort !== undefined ? await readDevToolsActivePort(profileDir, () => hasExited) : undefined;
