@@ -9,7 +9,11 @@ const MAX_CHUNK_LINE = 4096;
 /** Largest piece handed to the body stream at once. */
 const MAX_PIECE = 256 * 1024;
 
-const HEX = /^([0-9a-fA-F]{1,16})[ \t]*(;.*)?$/;
+/** RFC 9112 §7.1.1: chunk-size [ chunk-ext ], where chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ). */
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const CHUNK_EXTENSION = `[ \\t]*;[ \\t]*${TOKEN}(?:[ \\t]*=[ \\t]*(?:${TOKEN}|${QUOTED_STRING}))?`;
+const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,16})(?:${CHUNK_EXTENSION})*$`);
 
 /**
  * The body of one request, read from the connection on demand: nothing is read before the handler
@@ -132,7 +136,7 @@ export class RequestBody {
 
   private async readChunkSize(): Promise<number> {
     const line = await this.readLine(MAX_CHUNK_LINE, "chunk size line");
-    const match = HEX.exec(line);
+    const match = CHUNK_SIZE_LINE.exec(line);
     if (!match) throw new HttpError(400, "malformed chunk size");
     return parseInt(match[1]!, 16);
   }
