@@ -379,6 +379,16 @@ describe("bundle: manifest rules", () => {
     assert.deepEqual(checkManifest(files), []);
   });
 
+  it("asks for direct-sockets only when a script names a Direct Sockets API as a whole identifier", async () => {
+    const files = new Map((await fixtureFiles(join("manifest", "permissions-policy-direct-sockets"))).map(({ path, body }) => [`/${path}`, body as Uint8Array]));
+    const rulesWith = (script: string) =>
+      checkManifest(new Map([...files, ["/app.js", new TextEncoder().encode(script)]])).map((problem) => problem.rule);
+    assert.deepEqual(rulesWith("const myTCPSocketish = 1; // UDPSockets"), []);
+    assert.deepEqual(rulesWith("new UDPSocket({})"), ["permissions-policy-direct-sockets"]);
+    assert.deepEqual(rulesWith("globalThis.TCPSocket"), ["permissions-policy-direct-sockets"]);
+    assert.deepEqual(rulesWith("TCPServerSocket"), ["permissions-policy-direct-sockets"]);
+  });
+
   for (const rule of Object.keys(manifestRules) as ManifestRule[]) {
     it(`fixture manifest/${rule} fails that rule, and only it, before anything is signed`, async () => {
       const files = await fixtureFiles(join("manifest", rule));

@@ -26,7 +26,7 @@ export interface ManifestProblem {
 
 const minimumIconSize = 144;
 const iconTypes: Record<string, string> = { png: "image/png", webp: "image/webp", svg: "image/svg+xml" };
-const socketApiPattern = /\b(TCPServerSocket|TCPSocket|UDPSocket)\b/;
+const socketApis = ["TCPServerSocket", "TCPSocket", "UDPSocket"].map((name) => new TextEncoder().encode(name));
 const scriptPathPattern = /\.(m?js|html?)$/i;
 const versionPattern = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 
@@ -91,10 +91,30 @@ function grants(policy: Record<string, unknown>, feature: string): boolean {
   return Array.isArray(allowlist) && (allowlist.includes("self") || allowlist.includes("*"));
 }
 
+function isIdentifierByte(byte: number | undefined): boolean {
+  return byte !== undefined && (byte >= 0x80 || /[\w$]/.test(String.fromCharCode(byte)));
+}
+
+/**
+ * Whether `word` (ASCII) occurs in `bytes` as a whole identifier. Searched in the bytes, without decoding: the
+ * scripts of a large app are many megabytes, and a native `indexOf` on the first byte skips most of them.
+ */
+function containsIdentifier(bytes: Uint8Array, word: Uint8Array): boolean {
+  for (let at = bytes.indexOf(word[0]!); at !== -1; at = bytes.indexOf(word[0]!, at + 1)) {
+    if (
+      word.every((byte, i) => bytes[at + i] === byte) &&
+      !isIdentifierByte(bytes[at - 1]) &&
+      !isIdentifierByte(bytes[at + word.length])
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
 function usesSockets(files: ReadonlyMap<string, Uint8Array>): boolean {
-  const decoder = new TextDecoder();
   for (const [path, bytes] of files) {
-    if (scriptPathPattern.test(path) && socketApiPattern.test(decoder.decode(bytes))) return true;
+    if (scriptPathPattern.test(path) && socketApis.some((word) => containsIdentifier(bytes, word))) return true;
   }
   return false;
 }
