@@ -211,13 +211,19 @@ export class Connection {
     }
     // Web Requests cannot carry a body on GET or HEAD; such a body is read and dropped after the response.
     const carriesBody = !body.finished && method !== "GET" && method !== "HEAD";
-    const request = new Request(url, {
-      method,
-      headers,
-      body: carriesBody ? body.toStream() : null,
-      // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
-      duplex: "half",
-    });
+    let request: Request;
+    try {
+      request = new Request(url, {
+        method,
+        headers,
+        body: carriesBody ? body.toStream() : null,
+        // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
+        duplex: "half",
+      });
+    } catch (error) {
+      // Whatever the parser let through but a web Request cannot hold is the client's fault, not the server's.
+      throw new HttpError(400, `request cannot be represented: ${error instanceof Error ? error.message : String(error)}`);
+    }
     rawTargets.set(request, head.target);
     return request;
   }
@@ -281,9 +287,15 @@ function requestUrl(head: RequestHead, host: string): string {
   try {
     if (target.startsWith("/")) return new URL(`http://${host}${target}`).href;
     if (target === "*" && head.method === "OPTIONS") return new URL(`http://${host}/*`).href;
-    if (/^https?:\/\//i.test(target)) return new URL(target).href;
-  } catch {
-    // reported below
+    if (/^https?:\/\//i.test(target)) {
+      const url = new URL(target);
+      // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an error (it disguises the authority).
+      if (url.username || url.password) throw new HttpError(400, "userinfo in the request target");
+      return url.href;
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // otherwise reported below
   }
   throw new HttpError(400, `invalid request target '${target}'`);
 }
