@@ -53,6 +53,10 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
       assert.equal(seen.target, "http://other.test:81/p?q");
     });
 
+    it("refuses userinfo in an absolute-form target (RFC 9110 §4.2.4)", async () => {
+      assert.equal(await refusal("GET http://user:pass@other.test/p HTTP/1.1\r\nHost: other.test\r\n\r\n"), 400);
+    });
+
     it("accepts asterisk-form for OPTIONS only", async () => {
       const seen = await one("OPTIONS * HTTP/1.1\r\nHost: h.test\r\n\r\n");
       assert.equal(seen.method, "OPTIONS");
@@ -158,7 +162,7 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
     });
 
     it("refuses malformed chunked framing with 400", async () => {
-      for (const body of ["zz\r\nab\r\n0\r\n\r\n", "2\r\nabc\r\n0\r\n\r\n", "2\r\nab0\r\n\r\n", "-2\r\nab\r\n0\r\n\r\n", "2\nab\r\n0\r\n\r\n"]) {
+      for (const body of ["2;\r\nab\r\n0\r\n\r\n", "2 \r\nab\r\n0\r\n\r\n", "2;a=\"open\r\nab\r\n0\r\n\r\n", "2;a b\r\nab\r\n0\r\n\r\n", "zz\r\nab\r\n0\r\n\r\n", "2\r\nabc\r\n0\r\n\r\n", "2\r\nab0\r\n\r\n", "-2\r\nab\r\n0\r\n\r\n", "2\nab\r\n0\r\n\r\n"]) {
         const status = await refusal(`POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
         assert.equal(status, 400, JSON.stringify(body));
       }
