@@ -31,6 +31,10 @@ import {
 export const webBundleMagic = new Uint8Array([0xf0, 0x9f, 0x8c, 0x90, 0xf0, 0x9f, 0x93, 0xa6]);
 const versionB2 = new Uint8Array([0x62, 0x32, 0x00, 0x00]);
 const lengthFieldSize = 8;
+// Chromium's limits (components/web_package): metadata sections (the index) up to 1 MiB, response
+// header maps under 512 KiB.
+const maxMetadataSectionLength = 1024 * 1024;
+const maxHeaderMapLength = 512 * 1024;
 
 export interface ExchangePlan {
   /** The URLs this response answers, e.g. "isolated-app://ID/dir/index.html" and "isolated-app://ID/dir/". */
@@ -55,12 +59,15 @@ const textEncoder = new TextEncoder();
 
 function encodeHeaderMap(status: number, headers: Readonly<Record<string, string>>): Uint8Array {
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
+  if (!("content-type" in headers)) throw new Error("every response needs a content-type header");
   const entries: [Uint8Array, Uint8Array][] = [[encodeBytes(textEncoder.encode(":status")), encodeBytes(textEncoder.encode(String(status)))]];
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith(":") || name !== name.toLowerCase()) throw new Error(`invalid header name "${name}"`);
     entries.push([encodeBytes(textEncoder.encode(name)), encodeBytes(textEncoder.encode(value))]);
   }
-  return encodeMap(entries);
+  const headerMap = encodeMap(entries);
+  if (headerMap.length >= maxHeaderMapLength) throw new Error(`response headers take ${headerMap.length} bytes; Chromium reads less than ${maxHeaderMapLength}`);
+  return headerMap;
 }
 
 export function planWebBundle(exchanges: readonly ExchangePlan[]): WebBundlePlan {
@@ -78,6 +85,9 @@ export function planWebBundle(exchanges: readonly ExchangePlan[]): WebBundlePlan
     responseOffset += responseLengths[i]!;
   });
   const index = encodeMap(indexEntries);
+  if (index.length > maxMetadataSectionLength) {
+    throw new Error(`the index of ${indexEntries.length} URLs takes ${index.length} bytes; Chromium reads at most ${maxMetadataSectionLength}`);
+  }
   const responsesLength = responseOffset;
 
   const sectionLengths = encodeArray([
@@ -159,7 +169,7 @@ function decodeHeaderMap(bytes: Uint8Array, url: string): { status: number; head
   const what = `header map of ${url}`;
   const count = reader.readMapLength(what);
   const order = new MapKeyOrder(what, false);
-  const headers: Record<string, string> = {};
+  const headers: [string, string][] = [];
   let status: number | undefined;
   for (let i = 0; i < count; i++) {
     const keyStart = reader.offset;
@@ -172,12 +182,13 @@ function decodeHeaderMap(bytes: Uint8Array, url: string): { status: number; head
     } else if (name.startsWith(":")) {
       throw new CborError(`${what} has an unknown pseudo-header ${name}`);
     } else {
-      headers[name] = value;
+      headers.push([name, value]);
     }
   }
   if (!reader.atEnd) throw new CborError(`${what} has trailing bytes`);
   if (status === undefined) throw new CborError(`${what} has no :status`);
-  return { status, headers };
+  // fromEntries defines own properties, so even a header named "__proto__" stays a plain header.
+  return { status, headers: Object.fromEntries(headers) };
 }
 
 /**
@@ -209,6 +220,7 @@ export function parseWebBundle(bytes: Uint8Array): ParsedWebBundle {
   }
   const sections = new Map<string, { start: number; end: number }>();
   for (const { name, length } of declared) {
+    if (name !== "responses" && length > maxMetadataSectionLength) throw new CborError(`section "${name}" is larger than ${maxMetadataSectionLength} bytes`);
     const start = reader.offset;
     reader.skip(`section ${name}`);
     if (reader.offset - start !== length) throw new CborError(`section "${name}" is not ${length} bytes long`);
@@ -259,8 +271,11 @@ export function parseWebBundle(bytes: Uint8Array): ParsedWebBundle {
     }
     const itemReader = new CborReader(bytes.subarray(0, start + length), start);
     if (itemReader.readArrayLength(`response of ${url}`) !== 2) throw new CborError(`response of ${url} is not [headers, body]`);
-    const { status, headers } = decodeHeaderMap(itemReader.readBytes(`header map of ${url}`), url);
+    const headerMap = itemReader.readBytes(`header map of ${url}`);
+    if (headerMap.length >= maxHeaderMapLength) throw new CborError(`header map of ${url} is too large (${headerMap.length} bytes)`);
+    const { status, headers } = decodeHeaderMap(headerMap, url);
     const body = itemReader.readBytes(`body of ${url}`);
+    if (body.length > 0 && !("content-type" in headers)) throw new CborError(`response of ${url} has a body but no content-type`);
     if (!itemReader.atEnd) throw new CborError(`index length of ${url} does not match its response`);
     responses.set(url, { status, headers, body });
   }
