@@ -96,10 +96,9 @@ class FixtureProcess {
   }
 
   static async start(runtime: Runtime): Promise<FixtureProcess> {
-    const child = spawn(runtime.command, runtime.args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...runtime.env },
-    });
+    // Without NODE_TEST_CONTEXT, which tells the fixture it was started as a test file.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const child = spawn(runtime.command, runtime.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...runtime.env } });
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const firstLine = new Promise<string>((resolve, reject) => {
