@@ -292,6 +292,28 @@ describe("bundle: tampering", () => {
   });
 });
 
+describe("bundle: hostile input", () => {
+  it("parsing mutated or truncated bundles throws an Error or succeeds, never anything else", async () => {
+    const built = await buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [await generateSigningKey()] });
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const attempt = (bytes: Uint8Array) => {
+      try {
+        parseSignedWebBundle(bytes);
+      } catch (error) {
+        assert.ok(error instanceof Error, `threw ${String(error)}`);
+        assert.ok(!error.message.includes("\n"));
+      }
+    };
+    for (let round = 0; round < 3000; round++) {
+      const bytes = new Uint8Array(built.bytes);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      attempt(bytes);
+    }
+    for (let length = 0; length < built.bytes.length; length += 7) attempt(built.bytes.subarray(0, length));
+  });
+});
+
 describe("bundle: CBOR and layout", () => {
   it("writes heads at every size boundary the way the reader and wbn read them", () => {
     for (const value of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
