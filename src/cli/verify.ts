@@ -30,7 +30,7 @@ export default async function verify(argv: string[]): Promise<number> {
       `size: ${bytes.length} bytes\n`,
   );
   if (values.list) {
-    for (const [url, response] of verified.responses) {
+    for (const [url, response] of [...verified.responses].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const type = response.headers["content-type"] ?? "-";
       process.stdout.write(`${response.status} ${String(response.body.length).padStart(10)} ${type.padEnd(40)} ${url}\n`);
     }
