@@ -25,7 +25,10 @@ interface Target {
 const targets: Target[] = [
   { name: "node:net (reference)", command: [process.execPath, join(fixtures, "raw-node-server.js")] },
   { name: "node adapter", command: [process.execPath, join(fixtures, "server.js")] },
-  { name: "deno adapter", command: [bin("deno"), "run", "--allow-net", "--allow-read", "--no-lock", join(fixtures, "server.js")] },
+  {
+    name: "deno adapter",
+    command: [bin("deno"), "run", "--allow-net", "--allow-read", "--allow-env=NODE_TEST_CONTEXT", "--no-lock", join(fixtures, "server.js")],
+  },
   { name: "bun adapter", command: [bin("bun"), join(fixtures, "server.js")] },
 ];
 

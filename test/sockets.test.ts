@@ -49,7 +49,7 @@ const runtimes: Runtime[] = [
   {
     name: "deno",
     command: join(projectRoot, "node_modules", ".bin", "deno"),
-    args: ["run", "--allow-net", "--allow-read", "--no-lock", fixtureScript],
+    args: ["run", "--allow-net", "--allow-read", "--allow-env=NODE_TEST_CONTEXT", "--no-lock", fixtureScript],
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
     setsKeepAliveDelay: false,
   },
