@@ -106,6 +106,8 @@ addEventListener("error", (event) => stats.addError(`uncaught: ${event.message}`
 /** For the launcher and tests, which read the app's state over DevTools. */
 const automation = {
   status: (): Status => ({ ...status, stats: stats.snapshot() }),
+  /** The request log, oldest first (the panel shows the same, redrawn a little later). */
+  requests: () => stats.log.map(({ method, target, status }) => ({ method, target, status })),
   /** Resolves once the server is listening, has failed to, or is stopped. */
   settled: (): Promise<Status> =>
     status.state === "starting" || status.state === "stopping"
