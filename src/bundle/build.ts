@@ -8,8 +8,8 @@
  */
 
 import { iwaResponseHeaders, type HeaderOverrides } from "./headers.js";
-import { encodeIntegrityBlock } from "./integrity-block.js";
-import { rawPublicKey, type SigningKey } from "./keys.js";
+import { maxIntegrityBlockLength } from "./integrity-block.js";
+import type { SigningKey } from "./keys.js";
 import { checkManifest, formatManifestProblems, manifestPath, withManifestVersion } from "./manifest.js";
 import { resolveWebBundleId, signWebBundle } from "./signing.js";
 import { isolatedAppOrigin } from "./web-bundle-id.js";
@@ -60,8 +60,6 @@ export interface BuiltSignedWebBundle {
 }
 
 const textEncoder = new TextEncoder();
-// Upper bounds of signature sizes, to reserve room for the integrity block before signing.
-const maxSignatureLength = { ed25519: 64, "ecdsa-p256": 72 } as const;
 
 function normalizePath(path: string): string {
   const segments = path.replace(/^\/+/, "").split("/");
@@ -129,15 +127,7 @@ export async function buildSignedWebBundle(options: BuildOptions): Promise<Built
   });
   const plan = planWebBundle(exchanges);
 
-  const publicKeys = await Promise.all(keys.map((key) => rawPublicKey(key)));
-  const room = encodeIntegrityBlock(
-    webBundleId,
-    keys.map((key, i) => ({
-      algorithm: key.algorithm,
-      publicKey: publicKeys[i]!,
-      signature: new Uint8Array(maxSignatureLength[key.algorithm]),
-    })),
-  ).length;
+  const room = maxIntegrityBlockLength(webBundleId, keys.map((key) => key.algorithm));
   const buffer = new Uint8Array(room + plan.length);
   const webBundle = buffer.subarray(room);
   const bodyOffsets = plan.writeFraming(webBundle);

@@ -9,7 +9,7 @@
 
 import { concat, sameBytes } from "./bytes.js";
 import { CborError, CborReader, MajorType, MapKeyOrder, encodeArray, encodeBytes, encodeHead, encodeMap, encodeText } from "./cbor.js";
-import type { KeyAlgorithm } from "./keys.js";
+import { rawPublicKeyLengths, type KeyAlgorithm } from "./keys.js";
 
 export const integrityBlockMagic = new Uint8Array([0xf0, 0x9f, 0x96, 0x8b, 0xf0, 0x9f, 0x93, 0xa6]);
 const versionV2 = new Uint8Array([0x32, 0x62, 0x00, 0x00]);
@@ -43,6 +43,19 @@ export function encodeIntegrityBlock(webBundleId: string, signatures: readonly I
       ),
     ),
   ]);
+}
+
+// Ed25519 signatures are 64 bytes; DER-encoded P-256 ECDSA ones at most 72.
+const maxSignatureLengths: Readonly<Record<KeyAlgorithm, number>> = { ed25519: 64, "ecdsa-p256": 72 };
+
+/** The most bytes a block signed by keys of these types can take, to reserve room for it before signing. */
+export function maxIntegrityBlockLength(webBundleId: string, algorithms: readonly KeyAlgorithm[]): number {
+  const placeholders = algorithms.map((algorithm) => ({
+    algorithm,
+    publicKey: new Uint8Array(rawPublicKeyLengths[algorithm]),
+    signature: new Uint8Array(maxSignatureLengths[algorithm]),
+  }));
+  return encodeIntegrityBlock(webBundleId, placeholders).length;
 }
 
 export interface ParsedIntegritySignature extends IntegritySignature {

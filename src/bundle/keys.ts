@@ -14,6 +14,9 @@ export type KeyAlgorithm = "ed25519" | "ecdsa-p256";
 
 export const keyAlgorithms: readonly KeyAlgorithm[] = ["ed25519", "ecdsa-p256"];
 
+/** Bytes of a raw public key as `rawPublicKey` gives it. */
+export const rawPublicKeyLengths: Readonly<Record<KeyAlgorithm, number>> = { ed25519: 32, "ecdsa-p256": 33 };
+
 export interface PublicKeyInfo {
   algorithm: KeyAlgorithm;
   publicKey: CryptoKey;

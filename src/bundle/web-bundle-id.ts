@@ -4,7 +4,7 @@
  * host of the app's origin, `isolated-app://ID/`.
  */
 
-import { rawPublicKey, type KeyAlgorithm, type PublicKeyInfo } from "./keys.js";
+import { rawPublicKey, rawPublicKeyLengths, type KeyAlgorithm, type PublicKeyInfo } from "./keys.js";
 
 export const isolatedAppScheme = "isolated-app:";
 
@@ -12,8 +12,6 @@ const typeSuffixes: Record<KeyAlgorithm, readonly number[]> = {
   ed25519: [0x00, 0x01, 0x02],
   "ecdsa-p256": [0x00, 0x02, 0x02],
 };
-
-const publicKeyLengths: Record<KeyAlgorithm, number> = { ed25519: 32, "ecdsa-p256": 33 };
 
 const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -70,7 +68,7 @@ export function parseWebBundleId(webBundleId: string): { algorithm: KeyAlgorithm
   const bytes = base32Decode(webBundleId);
   if (!bytes) throw new Error(`"${webBundleId}" is not a Web Bundle ID (not lowercase base32)`);
   for (const [algorithm, suffix] of Object.entries(typeSuffixes) as [KeyAlgorithm, readonly number[]][]) {
-    const keyLength = publicKeyLengths[algorithm];
+    const keyLength = rawPublicKeyLengths[algorithm];
     if (bytes.length === keyLength + suffix.length && suffix.every((byte, i) => bytes[keyLength + i] === byte)) {
       return { algorithm, rawPublicKey: bytes.subarray(0, keyLength) };
     }
