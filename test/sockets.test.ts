@@ -67,7 +67,7 @@ const skippedRuntimes = new Set((process.env.BROWSER_HTTPD_SKIP_RUNTIMES ?? "").
 function unavailability(runtime: Runtime): string | undefined {
   const probe = spawnSync(runtime.command, ["--version"], { timeout: 30_000, encoding: "utf8" });
   if (probe.status === 0) return undefined;
-  const reason = probe.error?.message ?? probe.stderr.trim() ?? `exit status ${probe.status}`;
+  const reason = probe.error?.message || probe.stderr.trim() || `exit status ${probe.status}`;
   return (
     `${runtime.name} cannot be started (${runtime.command} --version: ${reason}). Install the dev dependencies ` +
     `(npm ci), or set BROWSER_HTTPD_SKIP_RUNTIMES=${runtime.name} to skip it knowingly.`
@@ -86,21 +86,27 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A fixture server process and what it printed. */
 class FixtureProcess {
-  stderr = "";
   private constructor(
     readonly child: ChildProcess,
-    readonly port: number,
     readonly announced: { runtime: string; localAddress: string; localPort: number },
-  ) {
-    child.stderr!.on("data", (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-8192)));
+    private readonly output: { stderr: string },
+  ) {}
+
+  get port(): number {
+    return this.announced.localPort;
+  }
+
+  /** The end of what the process wrote to stderr, for failure messages. */
+  get stderr(): string {
+    return this.output.stderr;
   }
 
   static async start(runtime: Runtime): Promise<FixtureProcess> {
     // Without NODE_TEST_CONTEXT, which tells the fixture it was started as a test file.
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const child = spawn(runtime.command, runtime.args, { stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...runtime.env } });
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const output = { stderr: "" };
+    child.stderr!.on("data", (chunk: Buffer) => (output.stderr = (output.stderr + chunk.toString()).slice(-8192)));
     const firstLine = new Promise<string>((resolve, reject) => {
       let stdout = "";
       child.stdout!.on("data", (chunk: Buffer) => {
@@ -109,12 +115,11 @@ class FixtureProcess {
         if (newline >= 0) resolve(stdout.slice(0, newline));
       });
       child.once("error", reject);
-      child.once("exit", (code, signal) => reject(new Error(`exited (${code ?? signal}) before listening: ${stderr}`)));
+      child.once("exit", (code, signal) => reject(new Error(`exited (${code ?? signal}) before listening: ${output.stderr}`)));
     });
     try {
       const line = await withTimeout(firstLine, 30_000, `${runtime.name} fixture to print its port`);
-      const announced = JSON.parse(line) as FixtureProcess["announced"];
-      return new FixtureProcess(child, announced.localPort, announced);
+      return new FixtureProcess(child, JSON.parse(line) as FixtureProcess["announced"], output);
     } catch (error) {
       child.kill("SIGKILL");
       throw error;
