@@ -222,6 +222,16 @@ async function keepAliveTimerSeconds(localPort: number, remotePort: number): Pro
   throw new Error(`no connection ${local} -> ${remote} in /proc/net/tcp`);
 }
 
+/** The fixture's record of a `close-self <id>` connection, once it has one. */
+async function settledOutcome(port: number, id: string): Promise<unknown> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const outcome = await exchangeJson<unknown>(port, `outcome ${id}`);
+    if (outcome !== null) return outcome;
+    await delay(50);
+  }
+  throw new Error(`no outcome recorded for ${id}`);
+}
+
 /**
  * Samples `read` until it stops changing (the same value `stableSamples` times running) or reaches
  * `ceiling`; returns the last value. Bounded: at most `maxSamples` samples.
@@ -418,6 +428,14 @@ for (const runtime of runtimes) {
       server.assertRunning();
       const payload = randomBytes(1024);
       assert.ok((await exchange(server.port, "echo", payload)).equals(payload));
+    });
+
+    it("closes a connection on close(): a pending read ends, later writes fail, the peer sees the end", async () => {
+      const id = `close-${randomBytes(4).toString("hex")}`;
+      const received = await exchange(server.port, `close-self ${id}`, undefined, { endAfterReply: true });
+      assert.equal(received.length, 0);
+      const outcome = await settledOutcome(server.port, id);
+      assert.deepEqual(outcome, { read: "done", write: "rejected", closed: "resolved" });
     });
 
     it("stops accepting once closed, lets open connections finish, and then lets the process end", async () => {
