@@ -1,0 +1,174 @@
+/**
+ * `browser-httpd start` as a user runs it: a child process that prints where the app serves, answers curl,
+ * and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind; and its failures
+ * (no browser, port in use, signed install refused) say what failed and what to do.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { curl } from "./fixtures/iwa/harness.js";
+
+const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+
+interface StartedCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): StartedCli {
+  const child = spawn(process.execPath, [cli, "start", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Waits for the "serving" block on stdout, or for the process to end; bounded by `timeoutMs`. */
+async function waitForServing(started: StartedCli, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let ended = false;
+  void started.exited.then(() => (ended = true));
+  while (!started.stdout().includes("stop  Ctrl-C")) {
+    if (ended) throw new Error(`start exited early:\n${started.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`start did not come up within ${timeoutMs / 1000} s:\n${started.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Command lines of running processes that mention `text`. */
+function processesMentioning(text: string): string[] {
+  const table = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  return table.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
+}
+
+/** The exit code, or a failure once `timeoutMs` passed (the process is then killed). */
+async function exitWithin(started: StartedCli, timeoutMs: number): Promise<number | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      started.child.kill("SIGKILL");
+      reject(new Error(`start did not exit within ${timeoutMs / 1000} s:\n${started.stderr()}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([started.exited, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function stopWithin(started: StartedCli, signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
+  started.child.kill(signal);
+  return exitWithin(started, timeoutMs);
+}
+
+describe("browser-httpd start", { timeout: 300_000 }, () => {
+  let scratch: string;
+  const running: StartedCli[] = [];
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), "browser-httpd-start-test-"));
+  });
+  after(async () => {
+    for (const started of running) started.child.kill("SIGKILL");
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("serves, then on Ctrl-C closes Chromium and removes its temporary profile", async () => {
+    const temp = join(scratch, "tmp-sigint");
+    await mkdir(temp);
+    const started = startCli(
+      ["--port", "44903", "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")],
+      { TMPDIR: temp },
+    );
+    running.push(started);
+    await waitForServing(started, 60_000);
+    const out = started.stdout();
+    assert.match(out, /URL {12}http:\/\/127\.0\.0\.1:44903\//);
+    assert.match(out, /installed via +dev-mode proxy http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(out, /Web Bundle ID +[a-z2-7]{56}\n/);
+    assert.match(out, /Chromium +\S*Chrome\/\d+\./);
+    assert.match(started.stderr(), /Generated a signing key/);
+
+    const hello = await curl(["http://127.0.0.1:44903/hello"]);
+    assert.equal(hello.stdout.toString(), "Hello, world!");
+    const [profile] = await readdir(temp);
+    assert.match(profile ?? "", /^browser-httpd-profile-/);
+    assert.ok(processesMentioning(join(temp, profile!)).length > 0, "no Chromium runs with the temporary profile");
+
+    assert.equal(await stopWithin(started, "SIGINT", 20_000), 0, started.stderr());
+    assert.deepEqual(processesMentioning(temp), [], "processes left behind");
+    assert.deepEqual(await readdir(temp), [], "temporary profile left behind");
+    assert.equal((await curl(["http://127.0.0.1:44903/hello"], 5000)).status, 7, "port still answers");
+  });
+
+  it("reuses the key of the first run and keeps a --profile folder", async () => {
+    const profile = join(scratch, "kept-profile");
+    const started = startCli([
+      "--port", "44903", "--profile", profile,
+      "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn"),
+    ]);
+    running.push(started);
+    await waitForServing(started, 60_000);
+    assert.doesNotMatch(started.stderr(), /Generated a signing key/);
+    assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
+    assert.deepEqual(processesMentioning(profile), []);
+    assert.ok((await readdir(profile)).length > 0, "the kept profile is empty");
+  });
+
+  it("refuses a port in use, saying so before starting Chromium", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(44904, "127.0.0.1", resolve));
+    try {
+      const started = startCli(["--port", "44904", "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")]);
+      running.push(started);
+      assert.equal(await exitWithin(started, 60_000), 1);
+      assert.match(started.stderr(), /port 44904 on 127\.0\.0\.1 is already in use.*--port/s);
+      assert.doesNotMatch(started.stderr(), /Started .*Chrome/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("explains a missing browser", async () => {
+    const started = startCli(["--chrome", join(scratch, "no-such-chrome"), "--port", "44905"]);
+    running.push(started);
+    assert.equal(await exitWithin(started, 60_000), 1);
+    assert.match(started.stderr(), /--chrome .*no-such-chrome is not an executable file/);
+  });
+
+  it("says plainly when Chromium will not install the signed bundle itself", async () => {
+    const started = startCli([
+      "--install", "signed", "--port", "44905",
+      "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn"),
+    ]);
+    running.push(started);
+    const bundle = join(scratch, "app.swbn");
+    // A Chrome that accepts signed bundles serves; Debian's Chromium refuses: either way it must say which.
+    const served = await waitForServing(started, 90_000).then(
+      () => true,
+      () => false,
+    );
+    if (served) {
+      assert.match(started.stdout(), /installed via +Chromium's signed-bundle install/);
+      assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0);
+    } else {
+      assert.equal(await exitWithin(started, 60_000), 1);
+      assert.match(started.stderr(), /did not install \S*app\.swbn from --install-isolated-web-app-from-file/);
+      assert.match(started.stderr(), /Run without --install signed/);
+    }
+    assert.deepEqual(processesMentioning(bundle), []);
+  });
+});
