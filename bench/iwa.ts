@@ -1,0 +1,283 @@
+/**
+ * The server inside Chromium (the Isolated Web App on its native TCPServerSocket) beside Node references:
+ * - keep-alive `GET /hello` req/s (wrk): the IWA's demo app, a raw Direct Sockets probe in the same window (it
+ *   counts request ends and writes a fixed reply: the ceiling of the socket path itself), and node:http;
+ * - WebSocket echo messages/s (`ws` clients, compression off): the IWA's /ws beside a `ws` WebSocketServer;
+ * - 100 MiB download and upload MB/s: the IWA's /download and /upload beside node:http doing the same.
+ * wrk runs on CPU 0 (`taskset -c 0`); the servers are not pinned (Chromium spreads a request over its browser,
+ * network-service and renderer processes). One warm-up and one measured run each.
+ * Run: `npx tsc -p . ; node dist/bench/iwa.js [--duration 10] [--connections 50] [--append]`
+ * (`--append` adds a dated section to bench/RESULTS.md).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { request } from "node:http";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import WebSocket from "ws";
+import { packageRoot } from "../launcher/build-app.js";
+import { launch, type LaunchedApp } from "../launcher/launch.js";
+
+const { values: options } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "50" },
+    append: { type: "boolean", default: false },
+  },
+});
+const duration = Number(options.duration);
+const warmup = Number(options.warmup);
+const connections = Number(options.connections);
+
+const appPort = 44950;
+const probePort = 44951;
+const MiB = 1024 * 1024;
+const transferBytes = 100 * MiB;
+
+/** Node references, each printing its port on stdout: /hello, /download?bytes=N (i % 251), /upload, and ws echo. */
+const referenceServer = `
+import http from "node:http";
+import { WebSocketServer } from "ws";
+const pattern = Buffer.alloc(64 * 1024 + 251);
+for (let i = 0; i < pattern.length; i++) pattern[i] = i % 251;
+const server = http.createServer((request, response) => {
+  const url = new URL(request.url, "http://x");
+  if (url.pathname === "/hello") {
+    response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+    response.end("Hello, world!");
+  } else if (url.pathname === "/download") {
+    const length = Number(url.searchParams.get("bytes"));
+    response.writeHead(200, { "content-type": "application/octet-stream", "content-length": length });
+    let sent = 0;
+    const more = () => {
+      while (sent < length) {
+        const size = Math.min(64 * 1024, length - sent);
+        const phase = sent % 251;
+        sent += size;
+        if (!response.write(pattern.subarray(phase, phase + size))) return response.once("drain", more);
+      }
+      response.end();
+    };
+    more();
+  } else if (url.pathname === "/upload") {
+    let bytes = 0;
+    request.on("data", (chunk) => (bytes += chunk.length));
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ bytes }));
+    });
+  } else {
+    response.writeHead(404).end();
+  }
+});
+const sockets = new WebSocketServer({ server, perMessageDeflate: false });
+sockets.on("connection", (socket) => socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary })));
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
+/** A Direct Sockets responder with no HTTP stack, run in the IWA window: the socket path's own ceiling. */
+const probeScript = `(async () => {
+  const reply = new TextEncoder().encode("HTTP/1.1 200 OK\\r\\nContent-Length: 13\\r\\n\\r\\nHello, world!");
+  const server = new TCPServerSocket("127.0.0.1", { localPort: ${probePort} });
+  const { readable } = await server.opened;
+  globalThis.benchProbe = server;
+  (async () => {
+    for await (const connection of readable) {
+      (async () => {
+        const { readable, writable } = await connection.opened;
+        const writer = writable.getWriter();
+        let tail = 0;
+        for await (const chunk of readable) {
+          let ends = 0;
+          for (let i = 0; i < chunk.length; i++) {
+            // Track "\\r\\n\\r\\n" across chunk boundaries.
+            const byte = chunk[i];
+            tail = byte === (tail % 2 === 0 ? 13 : 10) ? tail + 1 : byte === 13 ? 1 : 0;
+            if (tail === 4) { ends++; tail = 0; }
+          }
+          for (let i = 0; i < ends; i++) await writer.write(reply);
+        }
+      })().catch(() => {});
+    }
+  })();
+  return true;
+})()`;
+
+function startReference(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", referenceServer], {
+    cwd: packageRoot,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding("utf8").once("data", (text: string) => resolve({ child, port: Number(text.trim()) }));
+    child.once("exit", (code) => reject(new Error(`reference server exited with ${code}`)));
+  });
+}
+
+function wrk(url: string, seconds: number): number {
+  const result = spawnSync(
+    "taskset",
+    ["-c", "0", "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url],
+    { encoding: "utf8", timeout: (seconds + 30) * 1000 },
+  );
+  const match = /Requests\/sec:\s+([\d.]+)/.exec(result.stdout ?? "");
+  if (!match) throw new Error(`wrk failed for ${url}: ${result.stderr || result.stdout}`);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
+  if (errors) process.stderr.write(`wrk ${url}: ${errors[0]}\n`);
+  return Number(match[1]);
+}
+
+/** WebSocket echo: `clients` connections, each keeping `window` messages in flight, for `seconds`. */
+async function echoRate(url: string, seconds: number, clients = 10, window = 16): Promise<number> {
+  const message = Buffer.alloc(32, "x");
+  let echoes = 0;
+  let running = true;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: clients },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const socket = new WebSocket(url, { perMessageDeflate: false });
+          socket.once("open", () => resolve(socket));
+          socket.once("error", reject);
+        }),
+    ),
+  );
+  const started = performance.now();
+  for (const socket of sockets) {
+    socket.on("message", () => {
+      echoes++;
+      if (running) socket.send(message);
+    });
+    for (let i = 0; i < window; i++) socket.send(message);
+  }
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  running = false;
+  const elapsed = (performance.now() - started) / 1000;
+  for (const socket of sockets) socket.terminate();
+  return echoes / elapsed;
+}
+
+/** MB/s of one 100 MiB download, or an explanation when it did not complete. */
+function downloadRate(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let bytes = 0;
+    const outgoing = request({ host: "127.0.0.1", port, path: `/download?bytes=${transferBytes}`, agent: false }, (response) => {
+      response.on("data", (chunk: Buffer) => (bytes += chunk.length));
+      response.once("end", () =>
+        resolve(bytes === transferBytes ? bytes / MiB / ((performance.now() - started) / 1000) : `${bytes} bytes only`),
+      );
+      response.once("error", () => resolve(`broke after ${bytes} bytes`));
+    });
+    outgoing.setTimeout(20_000, () => outgoing.destroy(new Error("stalled")));
+    outgoing.once("error", (error) => resolve(`failed after ${bytes} bytes: ${error.message}`));
+    outgoing.end();
+  });
+}
+
+function uploadRate(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const piece = Buffer.alloc(MiB, 7);
+    const started = performance.now();
+    const outgoing = request(
+      { host: "127.0.0.1", port, path: "/upload", method: "POST", agent: false, headers: { "content-length": transferBytes } },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        response.once("end", () => {
+          const answered = (JSON.parse(text || "{}") as { bytes?: number }).bytes;
+          resolve(answered === transferBytes ? transferBytes / MiB / ((performance.now() - started) / 1000) : `server counted ${answered}`);
+        });
+      },
+    );
+    outgoing.setTimeout(20_000, () => outgoing.destroy(new Error("stalled")));
+    outgoing.once("error", (error) => resolve(`failed: ${error.message}`));
+    let sent = 0;
+    const more = () => {
+      while (sent < transferBytes) {
+        sent += piece.length;
+        if (!outgoing.write(piece)) return void outgoing.once("drain", more);
+      }
+      outgoing.end();
+    };
+    more();
+  });
+}
+
+interface Row {
+  measure: string;
+  iwa: number | string;
+  reference: number | string;
+  referenceName: string;
+}
+
+function format(value: number | string): string {
+  return typeof value === "number" ? value.toFixed(value < 100 ? 1 : 0) : value;
+}
+
+function ratio(a: number | string, b: number | string): string {
+  return typeof a === "number" && typeof b === "number" ? `${(a / b).toFixed(2)}×` : "–";
+}
+
+async function main(): Promise<void> {
+  const reference = await startReference();
+  let app: LaunchedApp | undefined;
+  try {
+    app = await launch({ port: appPort, headless: true });
+    await app.evaluateInApp(probeScript);
+    const rows: Row[] = [];
+    const appUrl = `http://127.0.0.1:${appPort}`;
+    const referenceUrl = `http://127.0.0.1:${reference.port}`;
+
+    for (const url of [`${appUrl}/hello`, `http://127.0.0.1:${probePort}/hello`, `${referenceUrl}/hello`]) wrk(url, warmup);
+    const iwaHello = wrk(`${appUrl}/hello`, duration);
+    const probeHello = wrk(`http://127.0.0.1:${probePort}/hello`, duration);
+    const nodeHello = wrk(`${referenceUrl}/hello`, duration);
+    rows.push({ measure: "GET /hello req/s", iwa: iwaHello, reference: nodeHello, referenceName: "node:http" });
+    rows.push({ measure: "GET /hello req/s", iwa: iwaHello, reference: probeHello, referenceName: "raw Direct Sockets probe (same window)" });
+
+    await echoRate(`ws://127.0.0.1:${appPort}/ws`, warmup);
+    await echoRate(`ws://127.0.0.1:${reference.port}/`, warmup);
+    rows.push({
+      measure: "WebSocket echo msgs/s",
+      iwa: await echoRate(`ws://127.0.0.1:${appPort}/ws`, duration),
+      reference: await echoRate(`ws://127.0.0.1:${reference.port}/`, duration),
+      referenceName: "ws",
+    });
+    rows.push({
+      measure: "100 MiB download MB/s",
+      iwa: await downloadRate(appPort),
+      reference: await downloadRate(reference.port),
+      referenceName: "node:http",
+    });
+    rows.push({
+      measure: "100 MiB upload MB/s",
+      iwa: await uploadRate(appPort),
+      reference: await uploadRate(reference.port),
+      referenceName: "node:http",
+    });
+
+    const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${app.chromium.product}`;
+    const table = [
+      "| measure | IWA (in Chromium) | reference | reference value | IWA / reference |",
+      "| --- | ---: | --- | ---: | ---: |",
+      ...rows.map(
+        (row) => `| ${row.measure} | ${format(row.iwa)} | ${row.referenceName} | ${format(row.reference)} | ${ratio(row.iwa, row.reference)} |`,
+      ),
+    ].join("\n");
+    const settings = `wrk -t1 -c${connections} -d${duration}s on CPU 0, servers unpinned; WebSocket: 10 clients × 16 in flight, 32-byte messages, no compression; one warm-up run (${warmup} s) each.`;
+    process.stdout.write(`${machine}\n${settings}\n\n${table}\n`);
+    if (options.append) {
+      const section = `\n## 2026-11-21 — the server inside Chromium (bench/iwa.ts)\n\nMachine: ${machine}.\n${settings}\n\n${table}\n`;
+      appendFileSync(join(packageRoot, "bench", "RESULTS.md"), section);
+    }
+  } finally {
+    await app?.close();
+    reference.child.kill();
+  }
+}
+
+await main();
