@@ -57,6 +57,11 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
   const bundlePath = absolute(options.bundlePath ?? defaultBundlePath);
   const profileDir = options.profileDir === undefined ? undefined : absolute(options.profileDir);
 
+  if (!headless && process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    throw new AppStartError("--headful needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set: " +
+      "run it under xvfb-run (xvfb-run -a npm start -- --headful), or drop --headful");
+  }
+
   // A fresh profile has no remembered port, so the app will take 44818: check it before starting anything.
   const expectedPort = options.port ?? (profileDir === undefined ? defaultAppPort : undefined);
   if (expectedPort !== undefined && (await portAnswers(expectedPort, 500))) {
