@@ -136,6 +136,9 @@ describe("bundle: build, read and verify", () => {
     const built = await buildSignedWebBundle({ files, keys: [key] });
     const fromBytes = await buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [key] });
     assert.deepEqual(built.bytes, fromBytes.bytes, "Ed25519 output depends only on the contents");
+    const lying = (size: number, contents: string) => ({ size, stream: () => new Blob([contents]).stream() });
+    await assert.rejects(buildSignedWebBundle({ files: [{ path: "a.txt", body: lying(2, "abc") }], keys: [key] }), /a\.txt grew/);
+    await assert.rejects(buildSignedWebBundle({ files: [{ path: "a.txt", body: lying(4, "abc") }], keys: [key] }), /a\.txt shrank/);
     await assert.rejects(buildSignedWebBundle({ files: [{ path: "a/../b", body: "" }], keys: [key] }), /"\.\." segment/);
     await assert.rejects(
       buildSignedWebBundle({ files: [{ path: "a", body: "" }, { path: "/a", body: "x" }], keys: [key] }),

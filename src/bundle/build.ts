@@ -15,16 +15,25 @@ import { resolveWebBundleId, signWebBundle } from "./signing.js";
 import { isolatedAppOrigin } from "./web-bundle-id.js";
 import { planWebBundle } from "./web-bundle.js";
 
-/** Contents read when their turn comes, straight into place: a Blob (a browser File, Node's `fs.openAsBlob`). */
+/** Contents read when their turn comes, streamed into place: a Blob (a browser File, Node's `fs.openAsBlob`). */
 export interface StreamableBody {
   readonly size: number;
   stream(): ReadableStream<Uint8Array>;
 }
 
+/**
+ * Contents that write themselves into the place given, filling it exactly (or rejecting): the cheapest way to
+ * read a file when the runtime can read into a given buffer (the CLI uses a Node FileHandle).
+ */
+export interface FillableBody {
+  readonly size: number;
+  readInto(target: Uint8Array): Promise<void>;
+}
+
 export interface BundleFile {
   /** Path within the app, "/"-separated: "index.html", "assets/app.js" (a leading "/" is allowed). */
   path: string;
-  body: Uint8Array | string | StreamableBody;
+  body: Uint8Array | string | StreamableBody | FillableBody;
 }
 
 export interface BuildProgress {
@@ -73,7 +82,8 @@ function urlPathOf(path: string): string {
   return path.split("/").map(encodeURIComponent).join("/");
 }
 
-async function readInto(body: StreamableBody, target: Uint8Array, path: string): Promise<void> {
+async function readInto(body: StreamableBody | FillableBody, target: Uint8Array, path: string): Promise<void> {
+  if ("readInto" in body) return body.readInto(target);
   const reader = body.stream().getReader();
   let offset = 0;
   for (;;) {

@@ -12,9 +12,11 @@
  * Building
  * - `buildSignedWebBundle({ files, keys, webBundleId?, version?, headerOverrides?, onProgress? })`
  *   → `{ webBundleId, origin, bytes, integrityBlockLength, fileCount, urls }`.
- *   `files` are `{ path, body: Uint8Array | string | Blob }`; each is served at `isolated-app://ID/<path>` (an
- *   `index.html` also at its directory's URL) with Content-Type, COOP, COEP, CORP and the IWA CSP
- *   (`headerOverrides`: a header record, or a function of the path, may add headers or replace the CSP).
+ *   `files` are `{ path, body }`, the body a Uint8Array, a string, a Blob (streamed in) or
+ *   `{ size, readInto(target) }` (fills the place given); either way each file is read once, straight into the
+ *   bundle. Each is served at `isolated-app://ID/<path>` (an `index.html` also at its directory's URL) with
+ *   Content-Type, COOP, COEP, CORP and the IWA CSP (`headerOverrides`: a header record, or a function of the
+ *   path, may add headers or replace the CSP).
  *   Every key signs; the manifest is checked first (`checkManifest`, rules in `manifestRules`).
  * - `signWebBundle(webBundle, keys, { webBundleId? }) → { webBundleId, integrityBlock }` signs an existing web bundle.
  *
@@ -26,7 +28,15 @@
  *   the IWA URL rules; rejects with an Error whose message is one line naming what is wrong.
  */
 
-export { buildSignedWebBundle, type BuildOptions, type BuildProgress, type BuiltSignedWebBundle, type BundleFile } from "./build.js";
+export {
+  buildSignedWebBundle,
+  type BuildOptions,
+  type BuildProgress,
+  type BuiltSignedWebBundle,
+  type BundleFile,
+  type FillableBody,
+  type StreamableBody,
+} from "./build.js";
 export { contentTypeFor, iwaContentSecurityPolicy, iwaIsolationHeaders, iwaResponseHeaders, type HeaderOverrides } from "./headers.js";
 export type { IntegritySignature } from "./integrity-block.js";
 export {

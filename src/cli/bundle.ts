@@ -1,10 +1,9 @@
 /** `browser-httpd bundle DIR --key KEYFILE [--key KEYFILE2 ...] --out FILE.swbn [--version X]` */
 
-import { openAsBlob } from "node:fs";
-import { readFile, readdir, realpath, stat, writeFile } from "node:fs/promises";
+import { open, readFile, readdir, realpath, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
-import { buildSignedWebBundle, importSigningKey, type BuildProgress, type BundleFile } from "../bundle/index.js";
+import { buildSignedWebBundle, importSigningKey, type BuildProgress, type BundleFile, type FillableBody } from "../bundle/index.js";
 
 const usage = "usage: browser-httpd bundle DIR --key KEYFILE [--key KEYFILE2 ...] --out FILE.swbn [--version X]";
 const progressDelayMs = 1000;
@@ -20,6 +19,30 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
     else if (info.isFile()) paths.push(path);
   }
   return paths;
+}
+
+/** A file read straight into its place in the bundle when its turn comes; a change of size is an error. */
+async function fileBody(path: string): Promise<FillableBody> {
+  const { size } = await stat(path);
+  return {
+    size,
+    async readInto(target) {
+      const handle = await open(path, "r");
+      try {
+        let filled = 0;
+        while (filled < target.length) {
+          const { bytesRead } = await handle.read(target, filled, target.length - filled, filled);
+          if (bytesRead === 0) throw new Error(`${path} shrank while it was being bundled`);
+          filled += bytesRead;
+        }
+        if ((await handle.read(new Uint8Array(1), 0, 1, filled)).bytesRead > 0) {
+          throw new Error(`${path} grew while it was being bundled`);
+        }
+      } finally {
+        await handle.close();
+      }
+    },
+  };
 }
 
 function isInside(dir: string, path: string): boolean {
@@ -77,7 +100,7 @@ export default async function bundle(argv: string[]): Promise<number> {
   }
 
   const files: BundleFile[] = await Promise.all(
-    (await listFiles(dir)).map(async (path) => ({ path, body: await openAsBlob(join(dir, path)) })),
+    (await listFiles(dir)).map(async (path) => ({ path, body: await fileBody(join(dir, path)) })),
   );
   const built = await buildSignedWebBundle({
     files,

@@ -12,7 +12,8 @@ export default async function verify(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new Error("usage: browser-httpd verify FILE.swbn [--list]");
   const path = positionals[0]!;
-  const bytes = new Uint8Array(await readFile(path));
+  // A Buffer is a Uint8Array: used as it is, a large bundle is not copied.
+  const bytes = await readFile(path);
   let verified;
   try {
     verified = await verifySignedWebBundle(bytes);
