@@ -50,7 +50,8 @@ export async function stageApp({
   await mkdir(stagingDir, { recursive: true });
 
   const esbuild = await loadEsbuild();
-  const result = await esbuild.build({
+  const result = await esbuild
+    .build({
     entryPoints: Object.fromEntries(entryPoints.map((entry) => [entry.replace(/\.ts$/, ""), join(appDir, entry)])),
     outdir: stagingDir,
     bundle: true,
@@ -60,10 +61,10 @@ export async function stageApp({
     charset: "utf8",
     legalComments: "none",
     logLevel: "silent",
-  });
+  })
+    // esbuild keeps a helper process for later builds; there are none.
+    .finally(() => esbuild.stop());
   for (const warning of result.warnings) {
-    // The socket layer picks its Node/Deno/Bun adapter with a computed import; the IWA never takes that path.
-    if (warning.id === "unsupported-dynamic-import") continue;
     process.stderr.write(`esbuild: ${warning.text} (${warning.location?.file ?? "?"})\n`);
   }
 
