@@ -8,10 +8,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
-import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import * as esbuild from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -22,22 +21,11 @@ import {
   iwaResponseHeaders,
   verifySignedWebBundle,
 } from "../src/bundle/index.js";
+import { bundleFixtures, fixtureFiles, projectRoot } from "./fixtures/bundle/harness.js";
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const fixtureApp = join(projectRoot, "test", "fixtures", "bundle", "app");
+const fixtureApp = join(bundleFixtures, "app");
 const chromiumPath = process.env.CHROME_PATH ?? "/usr/bin/chromium";
 const stepTimeoutMs = 60_000;
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"));
-}
-
-/** Files of the fixture app as the page receives them: path and bytes. */
-async function fixtureFiles(): Promise<{ path: string; bytes: number[] }[]> {
-  const paths = await listFiles(fixtureApp);
-  return Promise.all(paths.map(async (path) => ({ path, bytes: [...(await readFile(join(fixtureApp, path)))] })));
-}
 
 describe("builder page in Chromium", () => {
   let siteDir: string;
@@ -100,12 +88,10 @@ describe("builder page in Chromium", () => {
 
   it("buildBundleFromFiles with Node's Ed25519 key gives Node's bytes exactly", async () => {
     const key = await generateSigningKey("ed25519");
-    const files = await fixtureFiles();
-    const expected = await buildSignedWebBundle({
-      files: files.map(({ path, bytes }) => ({ path, body: Uint8Array.from(bytes) })),
-      keys: [key],
-      version: "9.9.9",
-    });
+    const app = await fixtureFiles("app");
+    const expected = await buildSignedWebBundle({ files: app, keys: [key], version: "9.9.9" });
+    // What the page receives: plain arrays survive the trip through page.evaluate.
+    const files = app.map(({ path, body }) => ({ path, bytes: [...(body as Uint8Array)] }));
     const keyText = await exportPrivateKeyPem(key);
     const bytes = await page.evaluate(
       async ({ files, keyText }) => {
@@ -140,7 +126,7 @@ describe("builder page in Chromium", () => {
   });
 
   it("shows a manifest problem instead of building", async () => {
-    await page.setInputFiles("#pick-folder", join(projectRoot, "test", "fixtures", "bundle", "manifest", "manifest-icon"));
+    await page.setInputFiles("#pick-folder", join(bundleFixtures, "manifest", "manifest-icon"));
     await page.click("#build");
     await page.waitForFunction(() => document.querySelector<HTMLElement>("#status")?.dataset.kind === "error");
     assert.match((await page.textContent("#status")) ?? "", /^\[manifest-icon\] no usable icon .*icon \/icon.png is really 16x16/);

@@ -4,35 +4,17 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as wbnSign from "wbn-sign";
 import { manifestRules, parseSignedWebBundle } from "../src/bundle/index.js";
+import { bundleFixtures as fixtures, projectRoot, runCommand, type CommandResult } from "./fixtures/bundle/harness.js";
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const cli = join(projectRoot, "dist", "src", "cli", "main.js");
-const fixtures = join(projectRoot, "test", "fixtures", "bundle");
-const commandTimeoutMs = 60_000;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: commandTimeoutMs });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(...args: string[]): Promise<CommandResult> {
+  return runCommand(process.execPath, [cli, ...args], { timeoutMs: 60_000 });
 }
 
 describe("bundle CLI", () => {

@@ -6,11 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as wbn from "wbn";
 import {
   buildSignedWebBundle,
@@ -20,8 +20,8 @@ import {
   verifySignedWebBundle,
   type BundleFile,
 } from "../src/bundle/index.js";
+import { projectRoot, runCommand } from "./fixtures/bundle/harness.js";
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bundleModule = pathToFileURL(join(projectRoot, "dist", "src", "bundle", "index.js")).href;
 const runTimeoutMs = 120_000;
 
@@ -94,23 +94,6 @@ const runtimes: Runtime[] = [
 
 const skippedRuntimes = new Set((process.env.BROWSER_HTTPD_SKIP_RUNTIMES ?? "").split(",").map((name) => name.trim()));
 
-function runScript(runtime: Runtime, scriptPath: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(runtime.command, [...runtime.args, scriptPath, ...args], {
-      cwd: projectRoot,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: runTimeoutMs,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("bundle library in Deno and Bun", () => {
   let dir: string;
   let nodeBuilt: Awaited<ReturnType<typeof buildSignedWebBundle>>;
@@ -144,7 +127,11 @@ describe("bundle library in Deno and Bun", () => {
       );
       await writeFile(join(outDir, "files.json"), JSON.stringify(serialised));
 
-      const result = await runScript(runtime, join(dir, "script.mjs"), [bundleModule, outDir, keyPath(), nodeBundlePath()]);
+      const result = await runCommand(runtime.command, [...runtime.args, join(dir, "script.mjs"), bundleModule, outDir, keyPath(), nodeBundlePath()], {
+        cwd: projectRoot,
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+        timeoutMs: runTimeoutMs,
+      });
       assert.equal(result.code, 0, `${runtime.name} failed:\n${result.stderr}`);
       const report = JSON.parse(result.stdout) as { ids: Record<string, string>; nodeBundleId: string };
       assert.equal(report.nodeBundleId, nodeBuilt.webBundleId);

@@ -6,9 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, verify as nodeVerify } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as wbn from "wbn";
 import * as wbnSign from "wbn-sign";
 import {
@@ -27,7 +25,6 @@ import {
   signWebBundle,
   verifySignedWebBundle,
   webBundleIdOf,
-  type BundleFile,
   type KeyAlgorithm,
   type ManifestRule,
   type SigningKey,
@@ -36,19 +33,9 @@ import { CborReader, encodeBytes, encodeMap, encodeText, encodeUnsigned } from "
 import { parseIntegrityBlock } from "../src/bundle/integrity-block.js";
 import { signedData } from "../src/bundle/signing.js";
 import { planWebBundle, parseWebBundle } from "../src/bundle/web-bundle.js";
+import { fixtureFiles } from "./fixtures/bundle/harness.js";
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "test", "fixtures", "bundle");
 const algorithms: KeyAlgorithm[] = ["ed25519", "ecdsa-p256"];
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"));
-}
-
-async function fixtureFiles(name: string): Promise<BundleFile[]> {
-  const dir = join(fixtures, name);
-  return Promise.all((await listFiles(dir)).map(async (path) => ({ path, body: new Uint8Array(await readFile(join(dir, path))) })));
-}
 
 function wbnSigningStrategy(pem: string): wbnSign.NodeCryptoSigningStrategy {
   return new wbnSign.NodeCryptoSigningStrategy(wbnSign.parsePemKey(Buffer.from(pem)));
