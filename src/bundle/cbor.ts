@@ -101,7 +101,7 @@ const majorNames = ["unsigned integer", "negative integer", "byte string", "text
 
 /**
  * Reads items one at a time from `bytes`, starting at `offset`. With `deterministic`, any head that is not in
- * its shortest form is rejected (map key order is checked by `readMapKeys`' callers through `mapKeyOrder`).
+ * its shortest form is rejected (callers check map key order with `MapKeyOrder`).
  */
 export class CborReader {
   private static readonly maxDepth = 16;

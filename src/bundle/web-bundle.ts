@@ -59,7 +59,6 @@ const textEncoder = new TextEncoder();
 
 function encodeHeaderMap(status: number, headers: Readonly<Record<string, string>>): Uint8Array {
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
-  if (!("content-type" in headers)) throw new Error("every response needs a content-type header");
   const entries: [Uint8Array, Uint8Array][] = [[encodeBytes(textEncoder.encode(":status")), encodeBytes(textEncoder.encode(String(status)))]];
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith(":") || name !== name.toLowerCase()) throw new Error(`invalid header name "${name}"`);
@@ -71,7 +70,12 @@ function encodeHeaderMap(status: number, headers: Readonly<Record<string, string
 }
 
 export function planWebBundle(exchanges: readonly ExchangePlan[]): WebBundlePlan {
-  const headerMaps = exchanges.map((exchange) => encodeHeaderMap(exchange.status, exchange.headers));
+  const headerMaps = exchanges.map((exchange) => {
+    if (exchange.bodyLength > 0 && !("content-type" in exchange.headers)) {
+      throw new Error(`${exchange.urls[0]} has a body but no content-type header`);
+    }
+    return encodeHeaderMap(exchange.status, exchange.headers);
+  });
   const responseLengths = exchanges.map(
     (exchange, i) =>
       1 + headLength(headerMaps[i]!.length) + headerMaps[i]!.length + headLength(exchange.bodyLength) + exchange.bodyLength,
