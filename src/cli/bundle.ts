@@ -54,14 +54,17 @@ function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
 }
 
-/** Progress on stderr, only once a build has run for a while, at most twice a second. */
+/** Progress on stderr once a build has run for a while: each new phase, and at most twice a second within one. */
 function progressReporter(): (progress: BuildProgress) => void {
   const started = Date.now();
   let last = 0;
+  let lastPhase = "";
   return (progress) => {
     const now = Date.now();
-    if (now - started < progressDelayMs || now - last < progressIntervalMs) return;
+    if (now - started < progressDelayMs) return;
+    if (progress.phase === lastPhase && now - last < progressIntervalMs) return;
     last = now;
+    lastPhase = progress.phase;
     process.stderr.write(
       `${progress.phase}: ${progress.filesDone}/${progress.filesTotal} files, ` +
         `${megabytes(progress.bytesDone)}/${megabytes(progress.bytesTotal)} MB\n`,
