@@ -151,6 +151,35 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
     assert.ok(decoded.distinctSampleValues > 3, "screenshot looks blank");
   });
 
+  it("stops from its panel, restarts on another port, and remembers that port", async () => {
+    const otherPort = 44910;
+    const settled = () => app.evaluateInApp<{ state: string; url?: string }>("browserHttpd.settled()");
+    await app.evaluateInApp("document.getElementById('stop').click()");
+    assert.equal((await settled()).state, "stopped");
+    assert.equal((await curl([`${app.url}hello`], 5000)).status, 7, "the stopped server still answers");
+
+    await app.evaluateInApp(`(() => {
+      document.getElementById('port').value = '${otherPort}';
+      document.getElementById('start').click();
+    })()`);
+    const restarted = await settled();
+    assert.equal(restarted.state, "listening");
+    assert.equal(restarted.url, `http://127.0.0.1:${otherPort}/`);
+    assert.equal((await curl([`http://127.0.0.1:${otherPort}/hello`])).stdout.toString(), "Hello, world!");
+
+    // Opened again without ?port=, the app takes the port chosen in its panel.
+    await app.chromium.cdp.send("Page.navigate", { url: `${app.appOrigin}/` }, app.appSessionId);
+    let status: { state: string; url?: string } | null = null;
+    for (let attempt = 0; attempt < 100 && status?.state !== "listening"; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await app
+        .evaluateInApp<{ state: string; url?: string } | null>("typeof browserHttpd === 'object' ? browserHttpd.settled() : null")
+        .catch(() => null);
+    }
+    assert.equal(status?.url, `http://127.0.0.1:${otherPort}/`);
+    assert.equal((await curl([`http://127.0.0.1:${otherPort}/hello`])).stdout.toString(), "Hello, world!");
+  });
+
   it("builds a signed bundle in its builder page that `browser-httpd verify` accepts", async () => {
     const builder = await launchApp(app.chromium.cdp, app.app, "/builder/builder.html");
     const evaluate = <T>(expression: string) =>
