@@ -372,6 +372,9 @@ describe("bundle: keys", () => {
     const expectedEc = new wbnSign.WebBundleId(ec.privateKey).serialize();
     assert.equal(await webBundleIdOf(await importSigningKey(edPem)), expectedEd);
     assert.equal(await webBundleIdOf(await importSigningKey(ecSec1)), expectedEc);
+    // `openssl ecparam -genkey` writes the curve in its own block first.
+    const withParameters = `-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n${ecSec1}`;
+    assert.equal(await webBundleIdOf(await importSigningKey(withParameters)), expectedEc);
     assert.equal(await webBundleIdOf(await importKey(ec.publicKey.export({ type: "spki", format: "pem" }) as string)), expectedEc);
 
     const encrypted = ed.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "secret" }) as string;
