@@ -42,6 +42,9 @@ export class Connection {
   private writer!: WritableStreamDefaultWriter<Uint8Array>;
   private info!: ConnectionInfo;
   private headTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer is due to fire, and when the wait for a head actually expires (Infinity: not waiting). */
+  private headTimerAt = Infinity;
+  private headDeadline = Infinity;
   private timedOut = false;
   private upgraded = false;
 
@@ -167,13 +170,28 @@ export class Connection {
         }
       }
     } finally {
-      clearTimeout(this.headTimer);
+      this.headDeadline = Infinity;
     }
   }
 
+  /**
+   * Times the wait for a request head. One timer serves many requests: moving the deadline later leaves
+   * the timer as it is (it re-checks when it fires), as setting a timer per request costs more than parsing it.
+   */
   private armHeadTimer(ms: number): void {
+    const now = Date.now();
+    this.headDeadline = now + ms;
+    if (this.headDeadline < this.headTimerAt) this.scheduleHeadCheck(now, ms);
+  }
+
+  private scheduleHeadCheck(now: number, ms: number): void {
     clearTimeout(this.headTimer);
+    this.headTimerAt = now + ms;
     this.headTimer = setTimeout(() => {
+      this.headTimerAt = Infinity;
+      if (this.headDeadline === Infinity) return;
+      const checked = Date.now();
+      if (checked < this.headDeadline) return this.scheduleHeadCheck(checked, this.headDeadline - checked);
       this.timedOut = true;
       this.input.cancel("timeout");
     }, ms);
@@ -187,20 +205,18 @@ export class Connection {
   }
 
   private buildRequest(head: RequestHead, body: RequestBody): Request {
-    const headers = new Headers();
     let host: string | undefined;
     let hosts = 0;
+    let expectation: string | undefined;
     for (const [name, value] of head.headers) {
       if (name === "host") {
         host = value;
         hosts++;
-      }
-      headers.append(name, value);
+      } else if (name === "expect") expectation = expectation === undefined ? value : `${expectation}, ${value}`;
     }
     if (head.version === "1.1" && hosts === 0) throw new HttpError(400, "missing Host header");
     if (hosts > 1) throw new HttpError(400, "more than one Host header");
-    const expectation = headers.get("expect");
-    if (expectation !== null && expectation.toLowerCase() !== "100-continue") {
+    if (expectation !== undefined && expectation.toLowerCase() !== "100-continue") {
       throw new HttpError(417, `expectation '${expectation}' is not supported`);
     }
     const local = this.info.localAddress.includes(":") ? `[${this.info.localAddress}]` : this.info.localAddress;
@@ -215,14 +231,15 @@ export class Connection {
     try {
       request = new Request(url, {
         method,
-        headers,
+        // The field lines as they are: a Headers built here first would be copied into the Request's own.
+        headers: head.headers,
         body: carriesBody ? body.toStream() : null,
         // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
         duplex: "half",
       });
     } catch (error) {
-      // Whatever the parser let through but a web Request cannot hold is the client's fault, not the server's.
-      throw new HttpError(400, `request cannot be represented: ${error instanceof Error ? error.message : String(error)}`);
+      // Origin-form targets are parsed here, by the Request; whatever it cannot hold is the client's fault.
+      throw new HttpError(400, `invalid request target '${head.target}': ${error instanceof Error ? error.message : String(error)}`);
     }
     rawTargets.set(request, head.target);
     return request;
@@ -284,8 +301,9 @@ const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5}
 function requestUrl(head: RequestHead, host: string): string {
   const target = head.target;
   if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
+  // Origin-form, nearly every request: the Request constructor parses (and so checks) the URL once.
+  if (target.charCodeAt(0) === 0x2f) return `http://${host}${target}`;
   try {
-    if (target.startsWith("/")) return new URL(`http://${host}${target}`).href;
     if (target === "*" && head.method === "OPTIONS") return new URL(`http://${host}/*`).href;
     if (/^https?:\/\//i.test(target)) {
       const url = new URL(target);

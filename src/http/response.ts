@@ -74,8 +74,12 @@ export async function writeResponse(
   const headers: Array<[string, string]> = [];
   let declaredLength: number | undefined;
   let keepAlive = target.keepAlive;
+  let setCookies = false;
   for (const [name, value] of response.headers) {
-    if (name === "set-cookie") continue;
+    if (name === "set-cookie") {
+      setCookies = true;
+      continue;
+    }
     if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) keepAlive = false;
     if (CONNECTION_MANAGED.has(name)) continue;
     if (name === "content-length") {
@@ -84,7 +88,7 @@ export async function writeResponse(
     }
     headers.push([name, value]);
   }
-  for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
+  if (setCookies) for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
   headers.push(["date", httpDate()]);
 
   const bodyless = statusHasNoBody(status) || target.method === "HEAD";
