@@ -122,8 +122,9 @@ async function buildBundleFromFiles(
 window.buildBundleFromFiles = buildBundleFromFiles;
 
 function pickFrom(input: HTMLInputElement): void {
-  chosenFiles = [...(input.files ?? [])].map(bundleFileOf);
-  const total = chosenFiles.reduce((sum, file) => sum + (file.body as File).size, 0);
+  const picked = [...(input.files ?? [])];
+  chosenFiles = picked.map(bundleFileOf);
+  const total = picked.reduce((sum, file) => sum + file.size, 0);
   ui.fileSummary.textContent = chosenFiles.length ? `${chosenFiles.length} files, ${megabytes(total)}` : "No files chosen.";
   ui.build.disabled = chosenFiles.length === 0;
 }
