@@ -105,7 +105,7 @@ describe("bundle CLI", () => {
     assert.match(garbage.stderr, /^[^\n]*INVALID: [^\n]*\n$/);
   });
 
-  it("bundle refuses a key file inside the folder", async () => {
+  it("bundle refuses a key file or an output file inside the folder", async () => {
     const app = join(dir, "app-with-key");
     await cp(join(fixtures, "app"), app, { recursive: true });
     await cp(join(dir, "ed.pem"), join(app, "signing.pem"));
@@ -113,6 +113,11 @@ describe("bundle CLI", () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /lies inside .*refusing/);
     await assert.rejects(stat(join(dir, "never.swbn")), { code: "ENOENT" });
+
+    const outInside = await run("bundle", join(fixtures, "app"), "--key", join(dir, "ed.pem"), "--out", join(fixtures, "app", "app.swbn"));
+    assert.equal(outInside.code, 1);
+    assert.match(outInside.stderr, /--out .* lies inside .*refusing/);
+    await assert.rejects(stat(join(fixtures, "app", "app.swbn")), { code: "ENOENT" });
   });
 
   for (const rule of Object.keys(manifestRules)) {
