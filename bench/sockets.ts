@@ -88,10 +88,11 @@ const megabytesPerSecond = (seconds: number) => BYTES / 1e6 / seconds;
 
 spawnSync("taskset", ["-cp", "0", String(process.pid)]);
 // All servers up at once and the runs interleaved, so that load from elsewhere spreads over every target.
-const servers = await Promise.all(targets.map(start));
+const servers: { child: ChildProcess; port: number }[] = [];
 const downs = targets.map((): number[] => []);
 const ups = targets.map((): number[] => []);
 try {
+  for (const target of targets) servers.push(await start(target));
   for (const { port } of servers) await download(port); // warm-up
   for (let run = 0; run < RUNS; run++) {
     for (const [i, { port }] of servers.entries()) {
