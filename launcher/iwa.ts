@@ -85,10 +85,17 @@ export class IwaDevPage {
 
   /** Installs (or, for an origin already installed, updates) the app served by a dev-mode proxy. */
   async installFromDevProxy(proxyUrl: string): Promise<InstalledApp> {
-    const reply = await this.call<{ error?: string } | undefined>(
-      `return await handler.installAppFromDevProxy(${JSON.stringify(proxyUrl)});`,
+    // The handler rejects with a plain { code, message } object, which DevTools would only describe as "Object".
+    const refusal = await this.call<string | null>(
+      `try { await handler.installAppFromDevProxy(${JSON.stringify(proxyUrl)}); return null; }
+       catch (error) { return String(error?.message ?? error); }`,
     );
-    if (reply?.error) throw new IwaInstallError(`Chromium refused to install the app from ${proxyUrl}: ${reply.error}`);
+    if (refusal !== null) {
+      throw new IwaInstallError(
+        `Chromium refused to install the app from ${proxyUrl}: ${refusal}\n` +
+          "Fix the app's manifest or files, then run again.",
+      );
+    }
     const app = (await this.installedApps()).find((candidate) => proxyOriginOf(candidate) === new URL(proxyUrl).origin);
     if (!app) throw new IwaInstallError(`Chromium reported no error, yet lists no app installed from ${proxyUrl}`);
     return app;

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { locateChromium } from "../launcher/find-chromium.js";
+import { startIwa } from "../launcher/start-iwa.js";
 import { curl } from "./fixtures/iwa/harness.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -170,5 +172,20 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
       assert.match(started.stderr(), /Run without --install signed/);
     }
     assert.deepEqual(processesMentioning(bundle), []);
+  });
+
+  it("reports Chromium's reason when it refuses to install an app", async () => {
+    const manifest = { name: "no icon", version: "1.0.0", start_url: "/", scope: "/", display: "standalone" };
+    const responses = new Map([
+      ["/", { status: 200, headers: { "content-type": "text/html" }, body: Buffer.from("<!doctype html><p>x") }],
+      [
+        "/.well-known/manifest.webmanifest",
+        { status: 200, headers: { "content-type": "application/manifest+json" }, body: Buffer.from(JSON.stringify(manifest)) },
+      ],
+    ]);
+    await assert.rejects(
+      startIwa({ executable: locateChromium()!, headless: true, install: { mode: "dev-proxy", responses }, port: 44905 }),
+      /Chromium refused to install the app from http:\/\/127\.0\.0\.1:\d+: .*suitable icon/,
+    );
   });
 });
