@@ -360,19 +360,20 @@ export class WebSocketConnection {
   private flushQueue(): void {
     while (this.queue.length && this.queue[0]!.frame) {
       const { frame, size } = this.queue.shift()!;
-      this.bufferedAmount -= size;
-      this.writeFrame(frame!, size);
+      this.writeInOrder(frame!, size);
     }
   }
 
   private writeFrame(frame: Uint8Array, size: number): void {
     if (this.finished) return;
-    if (this.queue.length) {
-      this.queue.push({ frame, size });
-      this.bufferedAmount += size;
-      return;
-    }
     this.bufferedAmount += size;
+    if (this.queue.length) this.queue.push({ frame, size });
+    else this.writeInOrder(frame, size);
+  }
+
+  /** Writes a frame whose turn it is (already counted in `bufferedAmount`). */
+  private writeInOrder(frame: Uint8Array, size: number): void {
+    if (this.finished) return;
     if (this.corked) {
       this.batch.push(frame);
       this.batchSize += size;

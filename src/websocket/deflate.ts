@@ -2,18 +2,18 @@
  * permessage-deflate payloads (RFC 7692 section 7.2) with the web compression streams.
  *
  * Each message is its own deflate stream (no context takeover either way, see extensions.ts).
- * `CompressionStream` always finishes its stream with a final block, so outgoing payloads take the form of
- * RFC 7692 section 7.2.3.4: the final block plus one zero byte, which turns the receiver's appended
- * 00 00 ff ff into an empty stored block. Incoming payloads get that tail plus a final empty stored block,
- * so the decompressor sees a complete stream.
+ * `CompressionStream` always finishes its stream with a final block; deflate-tail.ts rewrites that into
+ * the sync-flushed form. Incoming payloads get the 00 00 ff ff tail plus a final empty stored block, so
+ * the decompressor sees a complete stream.
  */
 
 import { CloseCode, ProtocolError } from "./frames.js";
+import { toSyncFlushPayload } from "./deflate-tail.js";
 
 /** Ends a sync-flushed message (00 00 ff ff) and then the stream (a final, empty stored block). */
 const INFLATE_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff]);
 
-async function readAll(readable: ReadableStream<Uint8Array>, limit: number, extra: number): Promise<Uint8Array> {
+async function readAll(readable: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = readable.getReader();
@@ -27,7 +27,8 @@ async function readAll(readable: ReadableStream<Uint8Array>, limit: number, extr
     }
     chunks.push(value);
   }
-  const result = new Uint8Array(total + extra);
+  if (chunks.length === 1) return chunks[0]!;
+  const result = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     result.set(chunk, offset);
@@ -49,11 +50,10 @@ function feed(writable: WritableStream<BufferSource>, pieces: readonly Uint8Arra
 }
 
 /** The permessage-deflate payload of one message. */
-export function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
+export async function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
   const stream = new CompressionStream("deflate-raw");
   feed(stream.writable, [data]);
-  // One spare zero byte at the end: the empty stored block header (BFINAL 0, BTYPE 00) and its padding.
-  return readAll(stream.readable, Infinity, 1);
+  return toSyncFlushPayload(await readAll(stream.readable, Infinity));
 }
 
 /** The message inside a permessage-deflate payload, at most `limit` bytes. */
@@ -61,7 +61,7 @@ export async function inflateMessage(pieces: readonly Uint8Array[], limit: numbe
   const stream = new DecompressionStream("deflate-raw");
   feed(stream.writable, [...pieces, INFLATE_TAIL]);
   try {
-    return await readAll(stream.readable, limit, 0);
+    return await readAll(stream.readable, limit);
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
