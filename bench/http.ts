@@ -1,0 +1,186 @@
+/**
+ * Keep-alive `GET /hello` throughput: browser-httpd's serve() on Node beside node:http, Deno.serve and Bun.serve,
+ * each answering `Hello, world!` as text/plain. Every server is pinned to CPU 1 (`taskset -c 1`), wrk to CPU 0;
+ * same connections and duration for all, after a warm-up run. One measured run each.
+ * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--append]`
+ * (`--append` adds the results as a dated section to bench/RESULTS.md).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { appendFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."); // from dist/bench
+const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
+const indexModule = join(projectRoot, "dist", "src", "index.js");
+const demoModule = join(projectRoot, "dist", "app", "demo.js");
+
+const { values: options } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "50" },
+    append: { type: "boolean", default: false },
+  },
+});
+
+const BODY = "Hello, world!";
+const HEADERS = `{ "content-type": "text/plain; charset=utf-8" }`;
+
+interface Target {
+  name: string;
+  command: string[];
+}
+
+/** Each server prints its port on the first line of stdout, having listened on 127.0.0.1 port 0. */
+const targets: Target[] = [
+  {
+    name: "browser-httpd (Node)",
+    command: [
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      `import { serve } from ${JSON.stringify(indexModule)};
+       const server = serve({ port: 0, fetch: () => new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }) });
+       await server.ready(); console.log(server.port);`,
+    ],
+  },
+  {
+    name: "browser-httpd demo app (Node)",
+    command: [
+      process.execPath,
+      "--input-type=module",
+      "-e",
+      `import { serve } from ${JSON.stringify(indexModule)}; import { createDemoApp } from ${JSON.stringify(demoModule)};
+       const server = serve({ ...createDemoApp(), port: 0 });
+       await server.ready(); console.log(server.port);`,
+    ],
+  },
+  {
+    name: "node:http",
+    command: [
+      process.execPath,
+      "-e",
+      `const http = require("node:http");
+       const server = http.createServer((request, response) => { response.writeHead(200, ${HEADERS}); response.end(${JSON.stringify(BODY)}); });
+       server.listen(0, "127.0.0.1", () => console.log(server.address().port));`,
+    ],
+  },
+  {
+    name: "Deno.serve",
+    command: [
+      bin("deno"),
+      "eval",
+      `Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: ({ port }) => console.log(port) },
+         () => new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }));`,
+    ],
+  },
+  {
+    name: "Bun.serve",
+    command: [
+      bin("bun"),
+      "-e",
+      `const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }) });
+       console.log(server.port);`,
+    ],
+  },
+];
+
+interface Result {
+  name: string;
+  requestsPerSecond: number;
+  latencyAverage: string;
+  latencyP99: string;
+  errors: string;
+  version: string;
+}
+
+async function start(target: Target): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn("taskset", ["-c", "1", ...target.command], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+  });
+  const [line] = (await Promise.race([
+    once(child.stdout!, "data"),
+    once(child, "exit").then(([code]) => Promise.reject(new Error(`${target.name} exited (${code}) before listening`))),
+  ])) as [Buffer];
+  const port = Number(line.toString().trim().split("\n")[0]);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`${target.name} printed no port: ${line.toString()}`);
+  return { child, port };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGKILL");
+  await exited;
+}
+
+function wrk(port: number, seconds: string): string {
+  const run = spawnSync(
+    "taskset",
+    ["-c", "0", "wrk", "--latency", "-t1", `-c${options.connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/hello`],
+    { encoding: "utf8", timeout: (Number(seconds) + 30) * 1000 },
+  );
+  if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr || run.error?.message}`);
+  return run.stdout;
+}
+
+function versionOf(target: Target): string {
+  const command = target.command[0]!;
+  const probe = spawnSync(command, ["--version"], { encoding: "utf8" });
+  return (probe.stdout || "").split("\n")[0]!.trim();
+}
+
+async function measure(target: Target): Promise<Result> {
+  const { child, port } = await start(target);
+  try {
+    // A request of our own first: the server must answer correctly before it is timed.
+    const response = await fetch(`http://127.0.0.1:${port}/hello`);
+    const text = await response.text();
+    if (text !== BODY) throw new Error(`${target.name} answered ${JSON.stringify(text)}`);
+    wrk(port, options.warmup!);
+    const output = wrk(port, options.duration!);
+    const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+    const latencyAverage = /Latency\s+(\S+)/.exec(output)?.[1] ?? "?";
+    const latencyP99 = /99%\s+(\S+)/.exec(output)?.[1] ?? "?";
+    const errors = /Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)/.exec(output)?.[0] ?? "none";
+    if (!Number.isFinite(requestsPerSecond)) throw new Error(`no Requests/sec in wrk output:\n${output}`);
+    return { name: target.name, requestsPerSecond, latencyAverage, latencyP99, errors, version: versionOf(target) };
+  } finally {
+    await stop(child);
+  }
+}
+
+const results: Result[] = [];
+for (const target of targets) {
+  process.stderr.write(`measuring ${target.name}…\n`);
+  results.push(await measure(target));
+}
+
+const ours = results[0]!;
+const lines = [
+  `| server | req/s | browser-httpd ÷ this | avg latency | p99 latency | errors |`,
+  `|---|---:|---:|---:|---:|---|`,
+  ...results.map(
+    (result) =>
+      `| ${result.name} | ${Math.round(result.requestsPerSecond).toLocaleString("en-US")} | ${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)} | ${result.latencyAverage} | ${result.latencyP99} | ${result.errors} |`,
+  ),
+];
+const versions = results.map((result) => `${result.name.split(" (")[0]}: ${result.version}`).filter((line, i, all) => all.indexOf(line) === i);
+const section = [
+  ``,
+  `## HTTP keep-alive GET /hello — ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores: ${cpus()[0]?.model.trim()})`,
+  ``,
+  `wrk -t1 -c${options.connections} -d${options.duration}s (after a ${options.warmup}s warm-up), wrk on CPU 0, each server alone on CPU 1; one run.`,
+  `Each server answers \`Hello, world!\` as text/plain (the demo app row runs the full demo router with CORS).`,
+  `Runtimes: ${versions.join("; ")}. Command: \`node dist/bench/http.js\`.`,
+  ``,
+  ...lines,
+  ``,
+];
+process.stdout.write(`${section.join("\n")}\n`);
+if (options.append) appendFileSync(join(projectRoot, "bench", "RESULTS.md"), `${section.join("\n")}\n`);
