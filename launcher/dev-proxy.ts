@@ -13,8 +13,7 @@ export interface StoredResponse {
 
 export interface DevProxy {
   url: string;
-  /** Requests served, for diagnostics. */
-  readonly served: number;
+  port: number;
   close(): Promise<void>;
 }
 
@@ -25,11 +24,12 @@ const isolationHeaders: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
-/** `responses` is keyed by path ("/", "/index.html", ...). */
-export async function startDevProxy(responses: ReadonlyMap<string, StoredResponse>): Promise<DevProxy> {
-  let served = 0;
+/**
+ * `responses` is keyed by path ("/", "/index.html", ...). `port` 0 takes any free port; a given one is for
+ * an app installed earlier, which Chromium keeps loading from the same proxy origin.
+ */
+export async function startDevProxy(responses: ReadonlyMap<string, StoredResponse>, port = 0): Promise<DevProxy> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    served++;
     const path = new URL(request.url ?? "/", "http://proxy.invalid").pathname;
     const stored = responses.get(path) ?? (path.endsWith("/") ? responses.get(`${path}index.html`) : undefined);
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -50,14 +50,12 @@ export async function startDevProxy(responses: ReadonlyMap<string, StoredRespons
   // A proxy that is only for this machine's Chromium.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.listen(port, "127.0.0.1", resolve);
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    get served() {
-      return served;
-    },
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -101,6 +101,24 @@ export class IwaDevPage {
     return app;
   }
 
+  /**
+   * Re-reads the manifest of an app installed from a dev-mode proxy (its files are always fetched live from
+   * the proxy). Chromium refuses when the version did not change, which is fine here.
+   */
+  async refreshDevProxyApp(app: InstalledApp): Promise<void> {
+    const refusal = await this.call<string | null>(
+      `try { await handler.updateDevProxyInstalledApp(${JSON.stringify(app.appId)}); return null; }
+       catch (error) { return String(error?.message ?? error); }`,
+    );
+    if (refusal !== null && !/already on version/i.test(refusal)) {
+      throw new IwaInstallError(`Chromium did not update ${app.name} from its dev-mode proxy: ${refusal}`);
+    }
+  }
+
+  async uninstall(app: InstalledApp): Promise<void> {
+    await this.call(`await handler.uninstallApp(${JSON.stringify(app.appId)});`);
+  }
+
   /** Waits for an app with this Web Bundle ID to appear (an install Chromium does by itself, from a flag). */
   async waitForApp(webBundleId: string, timeoutMs: number): Promise<InstalledApp | undefined> {
     const deadline = Date.now() + timeoutMs;
@@ -117,7 +135,7 @@ export class IwaDevPage {
   }
 }
 
-function proxyOriginOf(app: InstalledApp): string | undefined {
+export function proxyOriginOf(app: InstalledApp): string | undefined {
   const source = (app as { source?: { proxyOrigin?: { scheme: string; host: string; port: number } } }).source;
   const origin = source?.proxyOrigin;
   return origin ? `${origin.scheme}://${origin.host}:${origin.port}` : undefined;

@@ -6,7 +6,7 @@
 import { createConnection } from "node:net";
 import { type RunningChromium, launchChromium } from "./chromium.js";
 import { type DevProxy, type StoredResponse, startDevProxy } from "./dev-proxy.js";
-import { type InstalledApp, IwaDevPage, IwaInstallError, evaluate, launchApp } from "./iwa.js";
+import { type InstalledApp, IwaDevPage, IwaInstallError, evaluate, launchApp, proxyOriginOf } from "./iwa.js";
 
 export type InstallRequest =
   | { mode: "dev-proxy"; responses: ReadonlyMap<string, StoredResponse> }
@@ -38,6 +38,8 @@ export interface RunningIwa {
   url: string;
   port: number;
   installMode: "dev-proxy" | "signed";
+  /** True when a kept profile already had the app installed from the dev-mode proxy, and that install ran. */
+  reusedInstall: boolean;
   app: InstalledApp;
   /** isolated-app://<id> of the installed app (random per install in dev-proxy mode). */
   appOrigin: string;
@@ -89,6 +91,51 @@ async function waitForAppServer(
   throw new AppStartError(`the app window did not start its server within ${timeoutMs / 1000} s`);
 }
 
+function manifestName(responses: ReadonlyMap<string, StoredResponse>): string | undefined {
+  const manifest = responses.get("/.well-known/manifest.webmanifest");
+  if (!manifest) return undefined;
+  try {
+    return (JSON.parse(new TextDecoder().decode(manifest.body)) as { name?: string }).name;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Installs the app from a dev-mode proxy. A kept profile may hold an earlier install of the same app: Chromium
+ * loads its files from the proxy origin it was installed from, so the proxy takes that origin's port again and
+ * the app keeps its origin (and with it its storage, such as the port chosen in its panel). When that port is
+ * taken, the old install is removed and a new one made.
+ */
+async function installThroughDevProxy(
+  iwaDev: IwaDevPage,
+  responses: ReadonlyMap<string, StoredResponse>,
+  log: (line: string) => void,
+): Promise<{ app: InstalledApp; proxy: DevProxy; reusedInstall: boolean }> {
+  const name = manifestName(responses);
+  const earlier = (await iwaDev.installedApps()).find((app) => app.name === name && proxyOriginOf(app));
+  if (earlier) {
+    const port = Number(new URL(proxyOriginOf(earlier)!).port);
+    const proxy = await startDevProxy(responses, port).catch(() => undefined);
+    if (proxy) {
+      await iwaDev.refreshDevProxyApp(earlier);
+      log(`Reusing ${earlier.name}, installed in this profile from the dev-mode proxy at ${proxy.url}.`);
+      return { app: earlier, proxy, reusedInstall: true };
+    }
+    await iwaDev.uninstall(earlier);
+    log(`Removed the earlier install of ${earlier.name}: its dev-mode proxy port ${port} is taken.`);
+  }
+  const proxy = await startDevProxy(responses);
+  try {
+    const app = await iwaDev.installFromDevProxy(proxy.url);
+    log(`Installed ${app.name} ${app.installedVersion} from the dev-mode proxy at ${proxy.url}.`);
+    return { app, proxy, reusedInstall: false };
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+}
+
 export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
   const log = options.log ?? (() => undefined);
   const cleanups: Array<() => Promise<void>> = [];
@@ -96,11 +143,6 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    let proxy: DevProxy | undefined;
-    if (options.install.mode === "dev-proxy") {
-      proxy = await startDevProxy(options.install.responses);
-      cleanups.push(() => proxy!.close());
-    }
     const extraArgs =
       options.install.mode === "signed" ? [`--install-isolated-web-app-from-file=${options.install.bundlePath}`] : [];
     const chromium = await launchChromium({
@@ -116,9 +158,11 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
 
     const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
     let app: InstalledApp;
+    let proxy: DevProxy | undefined;
+    let reusedInstall = false;
     if (options.install.mode === "dev-proxy") {
-      app = await iwaDev.installFromDevProxy(proxy!.url);
-      log(`Installed ${app.name} ${app.installedVersion} from the dev-mode proxy at ${proxy!.url}.`);
+      ({ app, proxy, reusedInstall } = await installThroughDevProxy(iwaDev, options.install.responses, log));
+      cleanups.push(() => proxy!.close());
     } else {
       const { bundlePath, webBundleId } = options.install;
       const installed = await iwaDev.waitForApp(webBundleId, 20_000);
@@ -162,6 +206,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       url,
       port,
       installMode: options.install.mode,
+      reusedInstall,
       app,
       appOrigin: launched.origin,
       chromium,

@@ -116,18 +116,20 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.equal((await curl(["http://127.0.0.1:44903/hello"], 5000)).status, 7, "port still answers");
   });
 
-  it("reuses the key of the first run and keeps a --profile folder", async () => {
+  it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
     const profile = join(scratch, "kept-profile");
-    const started = startCli([
-      "--port", "44903", "--profile", profile,
-      "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn"),
-    ]);
-    running.push(started);
-    await waitForServing(started, 60_000);
-    assert.doesNotMatch(started.stderr(), /Generated a signing key/);
-    assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
-    assert.deepEqual(processesMentioning(profile), []);
-    assert.ok((await readdir(profile)).length > 0, "the kept profile is empty");
+    const args = ["--port", "44903", "--profile", profile, "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
+    for (const run of ["first", "second"]) {
+      const started = startCli(args);
+      running.push(started);
+      await waitForServing(started, 60_000);
+      assert.doesNotMatch(started.stderr(), /Generated a signing key/);
+      if (run === "second") assert.match(started.stdout(), /installed via .*\(the install kept in the profile\)/);
+      assert.equal((await curl(["http://127.0.0.1:44903/hello"])).stdout.toString(), "Hello, world!");
+      assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
+      assert.deepEqual(processesMentioning(profile), []);
+      assert.ok((await readdir(profile)).length > 0, "the kept profile is empty");
+    }
   });
 
   it("refuses a port in use, saying so before starting Chromium", async () => {

@@ -39,7 +39,8 @@ function parseInstallMode(text: string | undefined): InstallMode {
 function summary(app: LaunchedApp): string {
   const installedVia =
     app.installMode === "dev-proxy"
-      ? `dev-mode proxy ${app.proxy!.url}, serving the signed bundle's own responses`
+      ? `dev-mode proxy ${app.proxy!.url}, serving the signed bundle's own responses` +
+        (app.reusedInstall ? " (the install kept in the profile)" : "")
       : "Chromium's signed-bundle install (--install-isolated-web-app-from-file)";
   const rows: Array<[string, string]> = [
     ["URL", app.url],
