@@ -62,7 +62,7 @@ export function createBrowserServerSocket(localAddress: string, options: Browser
         async pull(controller) {
           const { value, done } = await reader.read();
           if (done) controller.close();
-          else controller.enqueue(wrapAcceptedSocket(value, lingerMs));
+          else controller.enqueue(wrapAcceptedSocket(value, lingerMs, info));
         },
         cancel(reason) {
           return reader.cancel(reason);
@@ -85,8 +85,15 @@ export function createBrowserServerSocket(localAddress: string, options: Browser
   };
 }
 
-/** Wraps a socket accepted from Chromium's `TCPServerSocket`. */
-export function wrapAcceptedSocket(native: TCPSocket, lingerMs = DEFAULT_LINGER_MS): TCPSocket {
+/**
+ * Wraps a socket accepted from Chromium's `TCPServerSocket`. Chromium (156) opens accepted sockets without
+ * `localAddress`/`localPort`; the listening socket's are the same, so they come from `server`.
+ */
+export function wrapAcceptedSocket(
+  native: TCPSocket,
+  lingerMs = DEFAULT_LINGER_MS,
+  server?: { localAddress: string; localPort: number },
+): TCPSocket {
   let connection: Connection | undefined;
   const opened = native.opened.then((info): TCPSocketOpenInfo => {
     connection = new Connection(native, info, lingerMs);
@@ -95,8 +102,8 @@ export function wrapAcceptedSocket(native: TCPSocket, lingerMs = DEFAULT_LINGER_
       writable: connection.writable,
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
-      localAddress: info.localAddress,
-      localPort: info.localPort,
+      localAddress: info.localAddress ?? server?.localAddress,
+      localPort: info.localPort ?? server?.localPort,
     };
   });
   return {
