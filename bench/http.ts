@@ -1,16 +1,18 @@
 /**
- * Keep-alive `GET /hello` throughput: browser-httpd's serve() on Node beside node:http, Deno.serve and Bun.serve,
+ * Keep-alive `GET /hello` throughput: browser-httpd's serve() on Node (and, for reference, on Deno and Bun through
+ * their socket adapters) beside node:http, Deno.serve and Bun.serve,
  * each answering `Hello, world!` as text/plain. Every server is pinned to CPU 1 (`taskset -c 1`), wrk to CPU 0;
- * same connections and duration for all, after a warm-up run. One measured run each.
+ * same connections and duration for all, after a warm-up run. One measured run each. Besides req/s, the server's
+ * CPU time per request (user + system, all threads, from /proc) — a figure other load on the machine disturbs less.
  * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--append]`
  * (`--append` adds the results as a dated section to bench/RESULTS.md).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { appendFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { appendFileSync, readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."); // from dist/bench
@@ -60,6 +62,26 @@ const targets: Target[] = [
     ],
   },
   {
+    name: "browser-httpd (Deno)",
+    command: [
+      bin("deno"),
+      "eval",
+      `const { serve } = await import(${JSON.stringify(pathToFileURL(indexModule).href)});
+       const server = serve({ port: 0, fetch: () => new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }) });
+       await server.ready(); console.log(server.port);`,
+    ],
+  },
+  {
+    name: "browser-httpd (Bun)",
+    command: [
+      bin("bun"),
+      "-e",
+      `const { serve } = await import(${JSON.stringify(indexModule)});
+       const server = serve({ port: 0, fetch: () => new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }) });
+       await server.ready(); console.log(server.port);`,
+    ],
+  },
+  {
     name: "node:http",
     command: [
       process.execPath,
@@ -92,10 +114,21 @@ const targets: Target[] = [
 interface Result {
   name: string;
   requestsPerSecond: number;
+  cpuMicrosecondsPerRequest: number;
   latencyAverage: string;
   latencyP99: string;
   errors: string;
   version: string;
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function start(target: Target): Promise<{ child: ChildProcess; port: number }> {
@@ -143,13 +176,17 @@ async function measure(target: Target): Promise<Result> {
     const text = await response.text();
     if (text !== BODY) throw new Error(`${target.name} answered ${JSON.stringify(text)}`);
     wrk(port, options.warmup!);
+    const cpuBefore = cpuSeconds(child.pid!);
     const output = wrk(port, options.duration!);
+    const cpuUsed = cpuSeconds(child.pid!) - cpuBefore;
+    const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
     const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
     const latencyAverage = /Latency\s+(\S+)/.exec(output)?.[1] ?? "?";
     const latencyP99 = /99%\s+(\S+)/.exec(output)?.[1] ?? "?";
     const errors = /Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)/.exec(output)?.[0] ?? "none";
     if (!Number.isFinite(requestsPerSecond)) throw new Error(`no Requests/sec in wrk output:\n${output}`);
-    return { name: target.name, requestsPerSecond, latencyAverage, latencyP99, errors, version: versionOf(target) };
+    const cpuMicrosecondsPerRequest = (cpuUsed / requests) * 1e6;
+    return { name: target.name, requestsPerSecond, cpuMicrosecondsPerRequest, latencyAverage, latencyP99, errors, version: versionOf(target) };
   } finally {
     await stop(child);
   }
@@ -163,11 +200,13 @@ for (const target of targets) {
 
 const ours = results[0]!;
 const lines = [
-  `| server | req/s | browser-httpd ÷ this | avg latency | p99 latency | errors |`,
-  `|---|---:|---:|---:|---:|---|`,
+  `| server | req/s | browser-httpd ÷ this (req/s) | server CPU µs/req | this ÷ browser-httpd (CPU/req) | avg latency | p99 latency | errors |`,
+  `|---|---:|---:|---:|---:|---:|---:|---|`,
   ...results.map(
     (result) =>
-      `| ${result.name} | ${Math.round(result.requestsPerSecond).toLocaleString("en-US")} | ${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)} | ${result.latencyAverage} | ${result.latencyP99} | ${result.errors} |`,
+      `| ${result.name} | ${Math.round(result.requestsPerSecond).toLocaleString("en-US")} | ${(ours.requestsPerSecond / result.requestsPerSecond).toFixed(2)} | ` +
+      `${result.cpuMicrosecondsPerRequest.toFixed(1)} | ${(result.cpuMicrosecondsPerRequest / ours.cpuMicrosecondsPerRequest).toFixed(2)} | ` +
+      `${result.latencyAverage} | ${result.latencyP99} | ${result.errors} |`,
   ),
 ];
 const versions = results.map((result) => `${result.name.split(" (")[0]}: ${result.version}`).filter((line, i, all) => all.indexOf(line) === i);
@@ -175,7 +214,8 @@ const section = [
   ``,
   `## HTTP keep-alive GET /hello — ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores: ${cpus()[0]?.model.trim()})`,
   ``,
-  `wrk -t1 -c${options.connections} -d${options.duration}s (after a ${options.warmup}s warm-up), wrk on CPU 0, each server alone on CPU 1; one run.`,
+  `wrk -t1 -c${options.connections} -d${options.duration}s (after a ${options.warmup}s warm-up), wrk pinned to CPU 0, each server in turn pinned to CPU 1; one run.`,
+  `Load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(", ")} (other work on the machine lowers req/s; CPU µs/req suffers less).`,
   `Each server answers \`Hello, world!\` as text/plain (the demo app row runs the full demo router with CORS).`,
   `Runtimes: ${versions.join("; ")}. Command: \`node dist/bench/http.js\`.`,
   ``,
