@@ -52,6 +52,9 @@ export interface ConnectionEvents {
 /** Above this many queued bytes a send reports backpressure (-1) and reading from the peer pauses. */
 export const SEND_HIGH_WATER_MARK = 64 * 1024;
 
+/** Frames sent in one turn are joined into one write up to this many bytes. */
+const MAX_JOINED_WRITE = 256 * 1024;
+
 /** Send results, as Bun reports them: bytes queued, or one of these. */
 export const SendStatus = { Dropped: 0, Backpressure: -1 } as const;
 
@@ -69,10 +72,11 @@ export class WebSocketConnection {
   private receiver: Receiver;
   /** Frames waiting behind a frame still being compressed, in order. */
   private readonly queue: QueuedFrame[] = [];
-  /** While a chunk from the peer is processed, frames are collected and written together. */
+  /** Frames are collected while a chunk from the peer is processed (or until the end of the current turn) and written together. */
   private corked = false;
   private batch: Uint8Array[] = [];
-  private batchSize = 0;
+  /** The `bufferedAmount` share of each frame in `batch`. */
+  private batchSizes: number[] = [];
   private backpressured = false;
   private drainWaiters: Array<() => void> = [];
   private readPause: Promise<void> | undefined;
@@ -374,30 +378,37 @@ export class WebSocketConnection {
   /** Writes a frame whose turn it is (already counted in `bufferedAmount`). */
   private writeInOrder(frame: Uint8Array, size: number): void {
     if (this.finished) return;
-    if (this.corked) {
-      this.batch.push(frame);
-      this.batchSize += size;
-      return;
+    if (!this.corked) {
+      // Frames sent in the same turn (a burst of publishes, say) leave in one socket write.
+      this.corked = true;
+      queueMicrotask(() => this.uncork());
     }
-    this.write(frame, size);
+    this.batch.push(frame);
+    this.batchSizes.push(size);
   }
 
   private uncork(): void {
     this.corked = false;
-    const { batch, batchSize } = this;
+    const { batch, batchSizes } = this;
     if (batch.length === 0) return;
     this.batch = [];
-    this.batchSize = 0;
-    if (batch.length === 1) return this.write(batch[0]!, batchSize);
+    this.batchSizes = [];
     let total = 0;
     for (const frame of batch) total += frame.length;
+    if (batch.length === 1 || total > MAX_JOINED_WRITE) {
+      // Big frames go out as they are: joining them would only copy megabytes.
+      batch.forEach((frame, i) => this.write(frame, batchSizes[i]!));
+      return;
+    }
     const joined = new Uint8Array(total);
     let offset = 0;
-    for (const frame of batch) {
+    let size = 0;
+    batch.forEach((frame, i) => {
       joined.set(frame, offset);
       offset += frame.length;
-    }
-    this.write(joined, batchSize);
+      size += batchSizes[i]!;
+    });
+    this.write(joined, size);
   }
 
   private write(bytes: Uint8Array, size: number): void {
