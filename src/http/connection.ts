@@ -241,6 +241,11 @@ export class Connection {
       // Origin-form targets are parsed here, by the Request; whatever it cannot hold is the client's fault.
       throw new HttpError(400, `invalid request target '${head.target}': ${error instanceof Error ? error.message : String(error)}`);
     }
+    // Browsers silently drop "forbidden" request headers (Host, Origin, Upgrade, Connection, Cookie, Sec-WebSocket-*,
+    // Access-Control-Request-*, ...) from a Request; handlers must see every header the client sent.
+    if (head.headers.some(([name]) => !request.headers.has(name))) {
+      Object.defineProperty(request, "headers", { value: new Headers(head.headers), enumerable: true });
+    }
     rawTargets.set(request, head.target);
     return request;
   }
