@@ -307,6 +307,9 @@ class VerifiedWriter {
     let size = Math.min(this.#queuedBytes - (keepReserve ? VERIFIABLE_WRITE : 0), MAX_NATIVE_WRITE);
     const rest = this.#queuedBytes - size;
     if (rest > 0 && rest < VERIFIABLE_WRITE) size -= VERIFIABLE_WRITE - rest;
+    // The network service empties the pipe whole, so a batch of whole pipe sizes tends to leave it exactly
+    // full, and the next write would be dropped (and retried). A byte less avoids that.
+    if (keepReserve && size % PIPE_CAPACITY === 0) size -= 1;
     const batch = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
