@@ -165,7 +165,8 @@ function wrk(port: number, seconds: string): string {
 function versionOf(target: Target): string {
   const command = target.command[0]!;
   const probe = spawnSync(command, ["--version"], { encoding: "utf8" });
-  return (probe.stdout || "").split("\n")[0]!.trim();
+  const version = (probe.stdout || "").split("\n")[0]!.trim();
+  return command.endsWith("bun") ? `bun ${version}` : version;
 }
 
 async function measure(target: Target): Promise<Result> {
@@ -209,7 +210,7 @@ const lines = [
       `${result.latencyAverage} | ${result.latencyP99} | ${result.errors} |`,
   ),
 ];
-const versions = results.map((result) => `${result.name.split(" (")[0]}: ${result.version}`).filter((line, i, all) => all.indexOf(line) === i);
+const versions = [...new Set(results.map((result) => result.version.replace(/ \(.*\)$/, "")))].map((version) => (/^v\d/.test(version) ? `node ${version}` : version));
 const section = [
   ``,
   `## HTTP keep-alive GET /hello — ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores: ${cpus()[0]?.model.trim()})`,
