@@ -4,13 +4,14 @@
  *  - broadcast: deliveries/s to 100 subscribers, one publisher keeping 16 messages in flight
  *    (browser-httpd: `server.publish`, one encoded frame for all; ws: the usual loop of `client.send`).
  * Each server runs in its own process pinned to CPU 1 (`taskset -c 1`), the load generator (the `ws` client)
- * pinned to CPU 0. One measured run per case after a short warm-up.
+ * pinned to CPU 0. One measured run per case after a short warm-up. Besides the rate, the server's CPU time per
+ * message (from /proc), which other load on the machine disturbs less.
  * Run: `npx tsc -p . ; node dist/bench/websocket.js [--duration 5] [--append]`
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { appendFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { appendFileSync, readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -76,6 +77,31 @@ async function startServer(kind: string): Promise<{ port: number; child: ChildPr
   return { port: Number(line.toString().trim()), child };
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface Measurement {
+  /** Messages (or deliveries) per second. */
+  rate: number;
+  /** Server CPU microseconds per message (or delivery): less disturbed by other load than the rate. */
+  cpuMicros: number;
+}
+
+/** Counts `count()` over `seconds` after a warm-up, with the server's CPU time over the same window. */
+async function window(pid: number, seconds: number, count: () => number): Promise<Measurement> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const start = count();
+  const startCpu = cpuSeconds(pid);
+  const startTime = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const done = count() - start;
+  const elapsed = (performance.now() - startTime) / 1000;
+  return { rate: done / elapsed, cpuMicros: ((cpuSeconds(pid) - startCpu) * 1e6) / done };
+}
+
 function connect(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   return new Promise((resolve, reject) => {
@@ -85,7 +111,7 @@ function connect(url: string): Promise<WebSocket> {
 }
 
 /** Echo messages per second over `connections` sockets with `window` messages in flight on each. */
-async function echo(port: number, size: number, seconds: number, connections = 8, window = 32): Promise<number> {
+async function echo(port: number, pid: number, size: number, seconds: number, connections = 8, inFlight = 32): Promise<Measurement> {
   const sockets = await Promise.all(Array.from({ length: connections }, () => connect(`ws://127.0.0.1:${port}/echo`)));
   const payload = Buffer.alloc(size, 0x61);
   let received = 0;
@@ -95,20 +121,16 @@ async function echo(port: number, size: number, seconds: number, connections = 8
       received++;
       if (running) ws.send(payload);
     });
-    for (let i = 0; i < window; i++) ws.send(payload);
+    for (let i = 0; i < inFlight; i++) ws.send(payload);
   }
-  await new Promise((resolve) => setTimeout(resolve, 500)); // warm-up
-  const start = received;
-  const startTime = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const rate = (received - start) / ((performance.now() - startTime) / 1000);
+  const measurement = await window(pid, seconds, () => received);
   running = false;
   for (const ws of sockets) ws.terminate();
-  return rate;
+  return measurement;
 }
 
 /** Deliveries per second: one publisher, `subscribers` receivers, `window` messages not yet seen by everyone. */
-async function broadcast(port: number, seconds: number, subscriberCount = 100, window = 16): Promise<number> {
+async function broadcast(port: number, pid: number, seconds: number, subscriberCount = 100, inFlight = 16): Promise<Measurement> {
   const subscribers = await Promise.all(Array.from({ length: subscriberCount }, () => connect(`ws://127.0.0.1:${port}/subscribe`)));
   const publisher = await connect(`ws://127.0.0.1:${port}/publish`);
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -133,15 +155,11 @@ async function broadcast(port: number, seconds: number, subscriberCount = 100, w
       } else seen.set(id, count);
     });
   }
-  for (let i = 0; i < window; i++) publish();
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const start = deliveries;
-  const startTime = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const rate = (deliveries - start) / ((performance.now() - startTime) / 1000);
+  for (let i = 0; i < inFlight; i++) publish();
+  const measurement = await window(pid, seconds, () => deliveries);
   running = false;
   for (const ws of [...subscribers, publisher]) ws.terminate();
-  return rate;
+  return measurement;
 }
 
 async function measure(): Promise<void> {
@@ -153,18 +171,19 @@ async function measure(): Promise<void> {
     process.exit(result.status ?? 1);
   }
   const seconds = Number(options.duration);
-  const cases: Array<{ name: string; run: (port: number) => Promise<number>; unit: string }> = [
-    { name: "echo 64 B", run: (port) => echo(port, 64, seconds), unit: "msg/s" },
-    { name: "echo 64 KiB", run: (port) => echo(port, 64 * 1024, seconds), unit: "msg/s" },
-    { name: "broadcast 64 B to 100 peers", run: (port) => broadcast(port, seconds), unit: "deliveries/s" },
+  const cases: Array<{ name: string; run: (port: number, pid: number) => Promise<Measurement>; unit: string }> = [
+    { name: "echo 64 B", run: (port, pid) => echo(port, pid, 64, seconds), unit: "msg/s" },
+    { name: "echo 64 KiB", run: (port, pid) => echo(port, pid, 64 * 1024, seconds), unit: "msg/s" },
+    { name: "broadcast 64 B to 100 peers", run: (port, pid) => broadcast(port, pid, seconds), unit: "deliveries/s" },
   ];
+  const loadBefore = loadavg()[0]!;
   const rows: string[] = [];
   for (const { name, run, unit } of cases) {
-    const figures: Record<string, number> = {};
+    const figures: Record<string, Measurement> = {};
     for (const kind of ["browser-httpd", "ws"]) {
       const { port, child } = await startServer(kind);
       try {
-        figures[kind] = await run(port);
+        figures[kind] = await run(port, child.pid!);
       } finally {
         child.kill();
         await once(child, "exit");
@@ -172,7 +191,11 @@ async function measure(): Promise<void> {
     }
     const ours = figures["browser-httpd"]!;
     const reference = figures["ws"]!;
-    const row = `| ${name} | ${Math.round(ours).toLocaleString("en")} ${unit} | ${Math.round(reference).toLocaleString("en")} ${unit} | ${(ours / reference).toFixed(2)}× |`;
+    const rate = (m: Measurement) => `${Math.round(m.rate).toLocaleString("en")} ${unit}`;
+    const cpu = (m: Measurement) => `${m.cpuMicros.toFixed(2)} µs`;
+    const row =
+      `| ${name} | ${rate(ours)} | ${rate(reference)} | ${(ours.rate / reference.rate).toFixed(2)}× ` +
+      `| ${cpu(ours)} | ${cpu(reference)} | ${(reference.cpuMicros / ours.cpuMicros).toFixed(2)}× |`;
     console.log(row);
     rows.push(row);
   }
@@ -183,9 +206,11 @@ async function measure(): Promise<void> {
     `Run: \`npx tsc -p . ; node dist/bench/websocket.js --duration ${seconds}\`. Node ${process.version}; servers pinned to CPU 1,`,
     "the `ws` client load generator to CPU 0; no compression; one measured run per case. Echo: 8 connections × 32 messages",
     "in flight. Broadcast: 1 publisher, 100 subscribers, 16 messages in flight; browser-httpd `server.publish` vs a `ws` send loop.",
+    `Server CPU per message = user + system time of the server process over the window / messages; its ratio is ws ÷ ours`,
+    `(> 1: we use less). Load average when the run started: ${loadBefore.toFixed(1)} (other jobs share the 2 cores).`,
     "",
-    "| case | browser-httpd | ws | ratio |",
-    "|---|---|---|---|",
+    "| case | browser-httpd | ws | rate ratio | browser-httpd CPU/msg | ws CPU/msg | CPU ratio |",
+    "|---|---|---|---|---|---|---|",
     ...rows,
     "",
   ].join("\n");

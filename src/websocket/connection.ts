@@ -52,8 +52,8 @@ export interface ConnectionEvents {
 /** Above this many queued bytes a send reports backpressure (-1) and reading from the peer pauses. */
 export const SEND_HIGH_WATER_MARK = 64 * 1024;
 
-/** Frames sent in one turn are joined into one write up to this many bytes. */
-const MAX_JOINED_WRITE = 256 * 1024;
+/** Frames sent in one turn are joined into one socket write when smaller than this. */
+const MAX_JOINED_FRAME = 16 * 1024;
 
 /** Send results, as Bun reports them: bytes queued, or one of these. */
 export const SendStatus = { Dropped: 0, Backpressure: -1 } as const;
@@ -393,22 +393,27 @@ export class WebSocketConnection {
     if (batch.length === 0) return;
     this.batch = [];
     this.batchSizes = [];
-    let total = 0;
-    for (const frame of batch) total += frame.length;
-    if (batch.length === 1 || total > MAX_JOINED_WRITE) {
-      // Big frames go out as they are: joining them would only copy megabytes.
-      batch.forEach((frame, i) => this.write(frame, batchSizes[i]!));
-      return;
-    }
-    const joined = new Uint8Array(total);
-    let offset = 0;
-    let size = 0;
+    // Small frames are joined into one write; big ones go out as they are (joining would only copy them).
+    let group: Uint8Array[] = [];
+    let groupBytes = 0;
+    let groupSize = 0;
+    const flushGroup = () => {
+      if (group.length === 1) this.write(group[0]!, groupSize);
+      else if (group.length > 1) this.write(join(group, groupBytes), groupSize);
+      group = [];
+      groupBytes = groupSize = 0;
+    };
     batch.forEach((frame, i) => {
-      joined.set(frame, offset);
-      offset += frame.length;
-      size += batchSizes[i]!;
+      if (frame.length >= MAX_JOINED_FRAME) {
+        flushGroup();
+        this.write(frame, batchSizes[i]!);
+        return;
+      }
+      group.push(frame);
+      groupBytes += frame.length;
+      groupSize += batchSizes[i]!;
     });
-    this.write(joined, size);
+    flushGroup();
   }
 
   private write(bytes: Uint8Array, size: number): void {
@@ -442,4 +447,14 @@ export class WebSocketConnection {
       if (closeOnThrow && this.readyState === ReadyState.OPEN) this.close(CloseCode.InternalError, "handler error");
     }
   }
+}
+
+function join(frames: readonly Uint8Array[], total: number): Uint8Array {
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const frame of frames) {
+    joined.set(frame, offset);
+    offset += frame.length;
+  }
+  return joined;
 }

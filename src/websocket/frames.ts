@@ -95,21 +95,26 @@ export function encodeClosePayload(code: number | undefined, reason = ""): Uint8
   return payload;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** XORs `data` in place with the 4-byte mask, starting `offset` bytes into the frame payload. */
 export function unmask(data: Uint8Array, mask: Uint8Array, offset: number): void {
-  const m0 = mask[(offset) & 3]!, m1 = mask[(offset + 1) & 3]!, m2 = mask[(offset + 2) & 3]!, m3 = mask[(offset + 3) & 3]!;
   const length = data.length;
-  const whole = length & ~3;
   let i = 0;
-  for (; i < whole; i += 4) {
-    data[i] ^= m0;
-    data[i + 1] ^= m1;
-    data[i + 2] ^= m2;
-    data[i + 3] ^= m3;
+  // Byte by byte up to a 4-byte boundary, then a word at a time.
+  while (i < length && (data.byteOffset + i) & 3) {
+    data[i]! ^= mask[(offset + i) & 3]!;
+    i++;
   }
-  if (i < length) data[i++] ^= m0;
-  if (i < length) data[i++] ^= m1;
-  if (i < length) data[i] ^= m2;
+  const words = (length - i) >>> 2;
+  if (words > 0) {
+    const m0 = mask[(offset + i) & 3]!, m1 = mask[(offset + i + 1) & 3]!, m2 = mask[(offset + i + 2) & 3]!, m3 = mask[(offset + i + 3) & 3]!;
+    const key = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3);
+    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w]! ^= key;
+    i += words * 4;
+  }
+  for (; i < length; i++) data[i]! ^= mask[(offset + i) & 3]!;
 }
 
 /** A violation by the peer: the connection is failed with `closeCode`. */
