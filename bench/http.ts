@@ -217,7 +217,7 @@ const section = [
   ``,
   `wrk -t1 -c${options.connections} -d${options.duration}s (after a ${options.warmup}s warm-up), wrk pinned to CPU 0, each server in turn pinned to CPU 1; one run.`,
   `Load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(", ")} (other work on the machine lowers req/s; CPU µs/req suffers less).`,
-  `Each server answers \`Hello, world!\` as text/plain (the demo app row runs the full demo router with CORS).`,
+  `Each server answers \`Hello, world!\` as text/plain (the demo app row runs the full demo router with CORS; the Deno and Bun rows of browser-httpd run the same serve() through those runtimes' socket adapters).`,
   `Runtimes: ${versions.join("; ")}. Command: \`node dist/bench/http.js\`.`,
   ``,
   ...lines,
