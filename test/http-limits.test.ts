@@ -75,6 +75,10 @@ describe("HTTP limits and refusals", { timeout: 120_000 }, () => {
     }
   });
 
+  it("400 for Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)", async () => {
+    await refused("POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+  });
+
   it("501 for a transfer coding it does not implement; 400 for chunked not last or twice", async () => {
     await refused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501);
     await refused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: x-custom\r\n\r\n", 501);
