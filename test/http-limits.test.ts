@@ -271,6 +271,7 @@ describe("HTTP handler failures", { timeout: 60_000 }, () => {
         }
         if (path === "/reject") throw new Error("rejected on purpose");
         if (path === "/nothing") return undefined;
+        if (path === "/bad-length") return new Response("abc", { headers: { "content-length": "three" } });
         return new Response("fine");
       },
       {
@@ -300,6 +301,8 @@ describe("HTTP handler failures", { timeout: 60_000 }, () => {
       assert.equal((errors[0] as Error).message, "rejected on purpose");
       const nothing = await exchange(server.port, "GET /nothing HTTP/1.1\r\nHost: h\r\n\r\n");
       assert.equal(nothing[0]!.status, 500, "a handler that returns no Response");
+      const badLength = await exchange(server.port, "GET /bad-length HTTP/1.1\r\nHost: h\r\n\r\n");
+      assert.equal(badLength[0]!.status, 500, "a response with a malformed Content-Length");
       assert.equal((await exchange(syncServer.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"))[0]!.status, 500);
       releaseSlow.resolve();
       assert.equal((await slow.response()).body.toString(), "slow done");

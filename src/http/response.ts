@@ -1,5 +1,6 @@
 import { concatBytes, encodeLatin1 } from "./bytes.js";
 import { httpDate } from "./date.js";
+import { HttpError } from "./errors.js";
 import { REASON_PHRASES } from "./status.js";
 
 /** What the connection loop knows about the request a response answers. */
@@ -84,7 +85,8 @@ export async function writeResponse(
     if (CONNECTION_MANAGED.has(name)) continue;
     if (name === "content-length") {
       declaredLength = Number(value);
-      if (!/^\d+$/.test(value)) throw new TypeError(`invalid Content-Length '${value}' in the response`);
+      // Nothing is written yet: the server can still answer 500 for the handler's mistake.
+      if (!/^\d+$/.test(value)) throw new HttpError(500, `invalid Content-Length '${value}' in the handler's response`);
     }
     headers.push([name, value]);
   }
