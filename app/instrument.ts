@@ -51,7 +51,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
     } finally {
       entry.milliseconds = performance.now() - started;
       stats.requestsActive--;
-      stats.changed();
+      stats.logEntryChanged(entry);
     }
   };
 

@@ -12,7 +12,8 @@ export interface PanelActions {
   stop(): void;
 }
 
-const redrawIntervalMs = 250;
+/** The panel shares the thread with the server: redraw at most twice a second. */
+const redrawIntervalMs = 500;
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -98,13 +99,8 @@ export class Panel {
   }
 
   #redrawLog(): void {
-    const current = new Set(this.#stats.log);
-    for (const [entry, row] of this.#rows) {
-      if (current.has(entry)) continue;
-      row.remove();
-      this.#rows.delete(entry);
-    }
-    for (const entry of this.#stats.log) {
+    let appended = false;
+    for (const entry of this.#stats.takeChangedEntries()) {
       let row = this.#rows.get(entry);
       if (!row) {
         row = this.#log.insertRow();
@@ -112,10 +108,17 @@ export class Panel {
           row.insertCell().className = name;
         }
         this.#rows.set(entry, row);
+        appended = true;
       }
       fillRow(row, entry);
     }
-    if (this.#follow.checked) this.#logScroll.scrollTop = this.#logScroll.scrollHeight;
+    // Rows are in log order and the log only loses entries at its start: trim rows from the front to match.
+    for (const [entry, row] of this.#rows) {
+      if (this.#rows.size <= this.#stats.log.length) break;
+      row.remove();
+      this.#rows.delete(entry);
+    }
+    if (appended && this.#follow.checked) this.#logScroll.scrollTop = this.#logScroll.scrollHeight;
   }
 
   #redrawErrors(): void {

@@ -31,6 +31,8 @@ export class ServerStats {
   errorsTotal = 0;
   readonly log: RequestLogEntry[] = [];
   readonly errors: ErrorEntry[] = [];
+  /** Log entries added or completed since the panel last took them, so it redraws only those rows. */
+  #changedEntries = new Set<RequestLogEntry>();
   #listeners = new Set<() => void>();
 
   /** Called (at most once per change batch, by the caller's own scheduling) whenever something changed. */
@@ -44,8 +46,22 @@ export class ServerStats {
 
   addLogEntry(entry: RequestLogEntry): void {
     this.log.push(entry);
-    if (this.log.length > maxLogEntries) this.log.splice(0, this.log.length - maxLogEntries);
+    if (this.log.length > maxLogEntries) {
+      for (const dropped of this.log.splice(0, this.log.length - maxLogEntries)) this.#changedEntries.delete(dropped);
+    }
+    this.logEntryChanged(entry);
+  }
+
+  logEntryChanged(entry: RequestLogEntry): void {
+    this.#changedEntries.add(entry);
     this.changed();
+  }
+
+  /** The entries changed since the last call, oldest first. */
+  takeChangedEntries(): RequestLogEntry[] {
+    const entries = [...this.#changedEntries];
+    this.#changedEntries.clear();
+    return entries;
   }
 
   addError(message: string): void {
@@ -57,6 +73,7 @@ export class ServerStats {
 
   clearLog(): void {
     this.log.length = 0;
+    this.#changedEntries.clear();
     this.changed();
   }
 
