@@ -6,3 +6,17 @@ export { defaultLimits, type Limits } from "./http/limits.js";
 export type { ConnectionInfo } from "./http/upgrade.js";
 export { listen } from "./sockets/index.js";
 export { cors, preflightResponse, withCorsHeaders, type CorsOptions } from "./http/cors.js";
+export {
+  upgradeWebSocket,
+  upgradeWebSocketStream,
+  ServerWebSocket,
+  CloseCode,
+  ReadyState,
+  SendStatus,
+  type WebSocketHandler,
+  type WebSocketSettings,
+  type UpgradeOptions,
+  type UpgradeWebSocketOptions,
+  type ServerWebSocketStream,
+  type PerMessageDeflateOptions,
+} from "./websocket/index.js";
