@@ -12,7 +12,6 @@ const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|
 
 describe("HTTP connections", { timeout: 120_000 }, () => {
   let server: Server;
-  /** Requests whose body the handler refused to read (for the Expect tests). */
   before(async () => {
     server = await startServer(async (request) => {
       const url = new URL(request.url);
