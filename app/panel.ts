@@ -14,6 +14,8 @@ export interface PanelActions {
 
 /** The panel shares the thread with the server: redraw at most twice a second. */
 const redrawIntervalMs = 500;
+/** Log rows kept in the page (the log itself holds more, for automation). */
+const maxRenderedRows = 100;
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -99,8 +101,12 @@ export class Panel {
   }
 
   #redrawLog(): void {
+    // Under load the log is a firehose: only its latest rows are worth the DOM work.
+    const log = this.#stats.log;
+    const shown = new Set(log.slice(-maxRenderedRows));
     let appended = false;
     for (const entry of this.#stats.takeChangedEntries()) {
+      if (!shown.has(entry)) continue;
       let row = this.#rows.get(entry);
       if (!row) {
         row = this.#log.insertRow();
@@ -112,9 +118,9 @@ export class Panel {
       }
       fillRow(row, entry);
     }
-    // Rows are in log order and the log only loses entries at its start: trim rows from the front to match.
+    // Rows are in log order, oldest first: drop those that left the shown window.
     for (const [entry, row] of this.#rows) {
-      if (this.#rows.size <= this.#stats.log.length) break;
+      if (shown.has(entry)) break;
       row.remove();
       this.#rows.delete(entry);
     }
