@@ -119,6 +119,9 @@ export default async function start(argv: string[]): Promise<number> {
         running.chromium.cdp.on("Target.targetDestroyed", (params) => {
           if (params.targetId === running.appTargetId) resolve("the app window was closed");
         });
+        running.chromium.cdp.on("Target.targetCrashed", (params) => {
+          if (params.targetId === running.appTargetId) resolve(`the app window crashed (${String(params.status)})`);
+        });
         void running.chromium.cdp.send("Target.setDiscoverTargets", { discover: true });
       });
       log(`${reason}; closing Chromium${app.profileDir ? "" : " and removing the temporary profile"}.`);
