@@ -57,7 +57,9 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
   try {
     await candidate.ready();
   } catch (error) {
-    const message = `cannot listen on ${host}:${port}: ${describe(error)} (is another server using the port?)`;
+    const message =
+      `cannot listen on ${host}:${port} (${describe(error)}): is another program using the port? ` +
+      "Choose another port here, or with --port when starting.";
     stats.addError(message);
     setStatus("failed", { error: message });
     return;

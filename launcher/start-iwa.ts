@@ -193,8 +193,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     const status = await waitForAppServer(evaluateInApp, 30_000);
     if (status.state !== "listening" || !status.url) {
       throw new AppStartError(
-        `the app started, but its server is not listening: ${status.error ?? status.state}. ` +
-          "If the port is in use, stop what uses it or pass --port with a free one.",
+        `the app window opened, but its server did not start: ${status.error ?? status.state}`,
       );
     }
     const url = status.url;
