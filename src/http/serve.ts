@@ -1,6 +1,7 @@
 import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
 import { Connection, type ConnectionHost } from "./connection.js";
+import { HttpError } from "./errors.js";
 import { type Limits, resolveLimits } from "./limits.js";
 import type { ConnectionInfo } from "./upgrade.js";
 import { WebSocketHub, type UpgradeOptions, type WebSocketHandler, type BinaryData } from "../websocket/index.js";
@@ -84,6 +85,8 @@ export function serve(options: ServeOptions): Server {
   const connections = new Set<Connection>();
   const runs = new Set<Promise<void>>();
   const requestInfo = new WeakMap<Request, ConnectionInfo>();
+  /** One `info` object per connection, not per request. */
+  const serveInfos = new WeakMap<ConnectionInfo, ServeInfo>();
   const stats: ServerStats = { connections: 0, acceptedConnections: 0, requests: 0, refusedRequests: 0 };
   let port = options.port ?? 8080;
   let draining = false;
@@ -100,9 +103,13 @@ export function serve(options: ServeOptions): Server {
     async respond(request, info) {
       requestInfo.set(request, info);
       stats.requests++;
+      let serveInfo = serveInfos.get(info);
+      if (!serveInfo) serveInfos.set(info, (serveInfo = { ...info, server }));
       try {
-        return await options.fetch(request, { ...info, server });
+        return await options.fetch(request, serveInfo);
       } catch (error) {
+        // The request body was malformed or over a limit: the connection answers that status itself.
+        if (error instanceof HttpError) return new Response(null, { status: error.status });
         try {
           return await onError(error);
         } catch (secondary) {
