@@ -73,6 +73,11 @@ export class RequestBody {
     );
   }
 
+  /** Whether what is left of the body is known to be at most `maxBytes` (a chunked body's rest is not known). */
+  skippable(maxBytes: number): boolean {
+    return this.done || (this.framing.kind === "length" && this.remainingInChunk <= maxBytes);
+  }
+
   /** Reads and discards the rest of the body, up to `maxBytes`; true when the body ended within that. */
   async skipRest(maxBytes: number): Promise<boolean> {
     let skipped = 0;

@@ -110,10 +110,11 @@ export class Connection {
         if (body.error) throw body.error;
         // A client waiting for 100 Continue that never got it may or may not send its body: don't guess.
         const unreadAfterExpect = !body.finished && !body.started && expectsContinue(head);
-        const target = { method: head.method, version: head.version, keepAlive: keepAlive && !this.host.draining };
+        // Decided before the response goes out, so that it can say `Connection: close`.
+        const closeAfter = unreadAfterExpect || !body.skippable(MAX_SKIPPED_BODY);
+        const target = { method: head.method, version: head.version, keepAlive: keepAlive && !closeAfter && !this.host.draining };
         keepAlive = await writeResponse(this.writer, response, target);
-        if (unreadAfterExpect) keepAlive = false;
-        else if (keepAlive && !body.finished) keepAlive = await body.skipRest(MAX_SKIPPED_BODY).catch(() => false);
+        if (keepAlive && !body.finished) keepAlive = await body.skipRest(MAX_SKIPPED_BODY).catch(() => false);
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         await this.refuse(error);
