@@ -149,7 +149,7 @@ class Connection {
       { highWaterMark: 0 },
     );
     this.writable = new WritableStream<Uint8Array>({
-      write: (chunk) => this.#writer.write(chunk),
+      write: (chunk, controller) => this.#writer.write(chunk, controller.signal),
       close: async () => {
         try {
           await this.#writer.close();
@@ -236,7 +236,8 @@ class VerifiedWriter {
     this.#native = native;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  /** `signal` (the stream's abort signal) ends a wait for queue space when the stream is aborted. */
+  async write(chunk: Uint8Array, signal?: AbortSignal): Promise<void> {
     this.#throwIfFailed();
     if (!(chunk instanceof Uint8Array)) throw new TypeError("socket writes take Uint8Array chunks");
     if (chunk.byteLength === 0) return;
@@ -245,7 +246,11 @@ class VerifiedWriter {
     this.#queuedBytes += chunk.byteLength;
     void this.#startFlushing();
     while (this.#queuedBytes > WRITE_HIGH_WATER && !this.#failure) {
-      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+      if (signal?.aborted) this.abort(signal.reason);
+      else await new Promise<void>((resolve) => {
+        this.#spaceWaiters.push(resolve);
+        signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
     }
     this.#throwIfFailed();
   }
@@ -366,15 +371,14 @@ function retryPause(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.min(2 ** (attempt - 8), 50)));
 }
 
-const taskChannel = typeof MessageChannel === "function" ? new MessageChannel() : undefined;
-const taskWaiters: (() => void)[] = [];
-if (taskChannel) taskChannel.port1.onmessage = () => taskWaiters.shift()?.();
-
-/** Resolves in a later task (not a microtask), without the clamping of `setTimeout`. */
+/** Resolves in a later task (not a microtask), without the clamping of nested `setTimeout`s. */
 function nextTask(): Promise<void> {
   return new Promise((resolve) => {
-    if (!taskChannel) return void setTimeout(resolve, 0);
-    taskWaiters.push(resolve);
-    taskChannel.port2.postMessage(undefined);
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(undefined);
   });
 }

@@ -1,0 +1,304 @@
+/**
+ * The browser socket wrapper against a stand-in for Chromium 156's accepted TCPSocket: a 64 KiB pipe drained by
+ * a "network service" a slice per task, whose writable resolves a write at once *without taking it* when the
+ * pipe is full (the defect in docs/chromium-direct-sockets.md), and which discards the pipe's content when both
+ * streams are closed. The real thing is covered by the end-to-end tests in Chromium (iwa-integrity).
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { PIPE_CAPACITY, wrapAcceptedSocket } from "../src/sockets/browser.js";
+import type { TCPSocket } from "../src/sockets/types.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+interface FakeOptions {
+  /** Bytes the network service moves from the pipe to the peer per task; 0 stalls it. */
+  drainPerTask?: number;
+  /** Makes every native write fail, as on a reset connection. */
+  failWrites?: boolean;
+  /**
+   * The network service frees just the room a waiting write needs, so each write that had to wait leaves the
+   * pipe exactly full: the schedule under which the next write is dropped.
+   */
+  exactFill?: boolean;
+}
+
+const fakes: FakeChromiumSocket[] = [];
+after(() => {
+  for (const fake of fakes) fake.stop();
+});
+
+/** A stand-in for the native socket, with what the peer received and whether it saw the connection end. */
+class FakeChromiumSocket {
+  readonly delivered: Uint8Array[] = [];
+  deliveredBytes = 0;
+  /** Bytes left in the pipe when the connection was released (Chromium throws them away). */
+  discardedAtRelease = -1;
+  released = false;
+  drainPerTask: number;
+  readonly socket: TCPSocket;
+  #pipe: Uint8Array[] = [];
+  #pipeBytes = 0;
+  #waitingWrite: (() => void) | undefined;
+  #waitingRest = 0;
+  readonly #exactFill: boolean;
+  #peer!: ReadableStreamDefaultController<Uint8Array>;
+  #readableDone = false;
+  #writableDone = false;
+  #markClosed!: () => void;
+  #stopped = false;
+
+  constructor(options: FakeOptions = {}) {
+    fakes.push(this);
+    this.drainPerTask = options.drainPerTask ?? 16 * KiB;
+    this.#exactFill = options.exactFill ?? false;
+    const closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#peer = controller;
+      },
+      cancel: () => this.#streamDone("readable"),
+    });
+    const writable = new WritableStream<Uint8Array>(
+      {
+        write: (chunk, controller) => {
+          if (options.failWrites) throw new Error("connection reset");
+          const written = this.#write(chunk.slice());
+          // Like Chromium, an abort rejects the write in progress.
+          const aborted = new Promise<void>((_, reject) =>
+            controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }),
+          );
+          return written && Promise.race([written, aborted]);
+        },
+        close: () => this.#streamDone("writable"),
+        abort: () => this.#streamDone("writable"),
+      },
+      new CountQueuingStrategy({ highWaterMark: 1 }),
+    );
+    this.socket = {
+      opened: Promise.resolve({ readable, writable, remoteAddress: "127.0.0.1", remotePort: 5, localAddress: "127.0.0.1", localPort: 6 }),
+      closed,
+      close: async () => {},
+    };
+    this.#pump();
+  }
+
+  peerSends(bytes: Uint8Array): void {
+    this.#peer.enqueue(bytes);
+  }
+
+  /** The peer sends its FIN. */
+  peerCloses(): void {
+    this.#peer.close();
+    this.#streamDone("readable");
+  }
+
+  bytes(): Uint8Array {
+    const all = new Uint8Array(this.deliveredBytes);
+    let offset = 0;
+    for (const piece of this.delivered) {
+      all.set(piece, offset);
+      offset += piece.byteLength;
+    }
+    return all;
+  }
+
+  /** Like Chromium 156: a full pipe makes the write complete at once, taking nothing. */
+  #write(chunk: Uint8Array): Promise<void> | undefined {
+    let rest = chunk;
+    const put = () => {
+      const room = PIPE_CAPACITY - this.#pipeBytes;
+      const piece = rest.subarray(0, Math.min(room, rest.byteLength));
+      if (piece.byteLength > 0) this.#pipe.push(piece);
+      this.#pipeBytes += piece.byteLength;
+      rest = rest.subarray(piece.byteLength);
+    };
+    if (this.#pipeBytes === PIPE_CAPACITY) return undefined;
+    put();
+    if (rest.byteLength === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      this.#waitingRest = rest.byteLength;
+      this.#waitingWrite = () => {
+        put();
+        this.#waitingRest = rest.byteLength;
+        if (rest.byteLength > 0) return;
+        this.#waitingWrite = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the network service's work loop (the test is over). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #pump(): void {
+    if (this.released || this.#stopped) return;
+    let budget = this.drainPerTask;
+    if (this.#exactFill && this.#waitingWrite) {
+      budget = Math.min(budget, this.#waitingRest - (PIPE_CAPACITY - this.#pipeBytes));
+    }
+    while (budget > 0 && this.#pipe.length > 0) {
+      const head = this.#pipe[0]!;
+      const take = Math.min(budget, head.byteLength);
+      this.delivered.push(head.subarray(0, take));
+      this.deliveredBytes += take;
+      this.#pipeBytes -= take;
+      budget -= take;
+      if (take === head.byteLength) this.#pipe.shift();
+      else this.#pipe[0] = head.subarray(take);
+    }
+    if (this.#pipeBytes < PIPE_CAPACITY) this.#waitingWrite?.();
+    setImmediate(() => this.#pump());
+  }
+
+  #streamDone(side: "readable" | "writable"): void {
+    if (side === "readable") this.#readableDone = true;
+    else this.#writableDone = true;
+    if (this.#readableDone && this.#writableDone && !this.released) {
+      this.released = true;
+      this.discardedAtRelease = this.#pipeBytes;
+      this.#markClosed();
+    }
+  }
+}
+
+/** Byte i of a stream is i % 251, so a missing, repeated or reordered write shows at once. */
+function pattern(offset: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (offset + i) % 251;
+  return bytes;
+}
+
+function firstMismatch(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== i % 251) return i;
+  return -1;
+}
+
+async function writeAll(writer: WritableStreamDefaultWriter<Uint8Array>, total: number, sizeAt: (index: number) => number) {
+  for (let offset = 0, index = 0; offset < total; index++) {
+    const size = Math.min(sizeAt(index), total - offset);
+    await writer.write(pattern(offset, size));
+    offset += size;
+  }
+}
+
+async function until(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+describe("browser sockets: the stand-in reproduces Chromium's defect", () => {
+  it("loses whole writes when written to directly", async () => {
+    const fake = new FakeChromiumSocket();
+    const { writable } = await fake.socket.opened;
+    const writer = writable.getWriter();
+    await writeAll(writer, 2 * MiB, () => 4 * KiB);
+    await until(() => fake.deliveredBytes > 0, "the first bytes");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(fake.deliveredBytes < 2 * MiB, `expected losses, got all ${fake.deliveredBytes} bytes`);
+  });
+});
+
+describe("browser sockets: verified writes", () => {
+  const cases: [string, (index: number) => number][] = [
+    ["4 KiB writes", () => 4 * KiB],
+    ["64 KiB writes", () => 64 * KiB],
+    ["1 MiB writes", () => MiB],
+    ["mixed odd sizes", (index) => [1, 3000, 65_535, 65_537, 200_000, 17][index % 6]!],
+  ];
+  for (const [name, sizeAt] of cases) for (const exactFill of [false, true]) {
+    it(`delivers 4 MiB in ${name} whole and in order${exactFill ? ", the pipe left full after each wait" : ""}`, async () => {
+      const fake = new FakeChromiumSocket({ exactFill });
+      const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
+      const writer = writable.getWriter();
+      await writeAll(writer, 4 * MiB, sizeAt);
+      await writer.close();
+      await until(() => fake.deliveredBytes >= 4 * MiB, "all bytes");
+      assert.equal(fake.deliveredBytes, 4 * MiB);
+      assert.equal(firstMismatch(fake.bytes()), -1);
+    });
+  }
+
+  it("keeps every byte while the peer stalls, then delivers when it reads again", async () => {
+    const fake = new FakeChromiumSocket({ drainPerTask: 0 });
+    const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
+    const writer = writable.getWriter();
+    const writing = writeAll(writer, 3 * MiB, () => 32 * KiB);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    fake.drainPerTask = 64 * KiB;
+    await writing;
+    await writer.close();
+    await until(() => fake.deliveredBytes >= 3 * MiB, "all bytes");
+    assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("a failed native write rejects the write and errors the stream", async () => {
+    const fake = new FakeChromiumSocket({ failWrites: true });
+    const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
+    const writer = writable.getWriter();
+    await assert.rejects(async () => {
+      for (let i = 0; i < 100; i++) await writer.write(pattern(0, 200 * KiB));
+    }, /connection reset/);
+  });
+});
+
+describe("browser sockets: closing", () => {
+  it("writer.close() then reader.cancel() loses nothing: the socket lingers until the peer closes", async () => {
+    const fake = new FakeChromiumSocket({ drainPerTask: 4 * KiB });
+    const wrapped = wrapAcceptedSocket(fake.socket, 10_000);
+    const { readable, writable } = await wrapped.opened;
+    const writer = writable.getWriter();
+    await writeAll(writer, MiB + 12_345, () => 100 * KiB);
+    await writer.close();
+    await readable.getReader().cancel();
+    assert.equal(fake.released, false, "released while the peer may still be reading");
+    await until(() => fake.deliveredBytes >= MiB + 12_345, "all bytes");
+    fake.peerCloses();
+    await wrapped.closed;
+    assert.equal(fake.discardedAtRelease, 0);
+    assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("socket.close() with locked streams flushes, then releases after lingerMs if the peer stays", async () => {
+    const fake = new FakeChromiumSocket();
+    const wrapped = wrapAcceptedSocket(fake.socket, 50);
+    const { readable, writable } = await wrapped.opened;
+    readable.getReader();
+    const writer = writable.getWriter();
+    await writer.write(pattern(0, 300 * KiB));
+    await wrapped.close();
+    assert.equal(fake.released, true);
+    assert.equal(fake.deliveredBytes, 300 * KiB);
+    assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("passes the peer's bytes through and reports its end", async () => {
+    const fake = new FakeChromiumSocket();
+    const { readable } = await wrapAcceptedSocket(fake.socket, 50).opened;
+    const reader = readable.getReader();
+    fake.peerSends(pattern(0, 1000));
+    fake.peerSends(pattern(1000, 24));
+    fake.peerCloses();
+    const first = await reader.read();
+    const second = await reader.read();
+    assert.deepEqual([first.value?.byteLength, second.value?.byteLength], [1000, 24]);
+    assert.deepEqual(await reader.read(), { value: undefined, done: true });
+  });
+
+  it("abort drops what is queued and releases at once", async () => {
+    const fake = new FakeChromiumSocket({ drainPerTask: 0 });
+    const wrapped = wrapAcceptedSocket(fake.socket, 10_000);
+    const { writable } = await wrapped.opened;
+    const writer = writable.getWriter();
+    void writer.write(pattern(0, 500 * KiB)).catch(() => {});
+    await writer.abort(new Error("handler gave up"));
+    await wrapped.closed;
+    assert.equal(fake.released, true);
+  });
+});
