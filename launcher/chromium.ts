@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -15,8 +15,6 @@ export interface LaunchChromiumOptions {
   /** Kept between runs when given; otherwise a fresh temporary profile is removed by `close()`. */
   profileDir?: string;
   headless: boolean;
-  /** Also open a DevTools port (0 = any free one) for clients such as playwright's connectOverCDP. */
-  remoteDebuggingPort?: number;
   extraArgs?: string[];
   /** Chromium's own stderr lines, for diagnostics. */
   onStderr?: (line: string) => void;
@@ -26,11 +24,8 @@ export interface RunningChromium {
   cdp: CdpConnection;
   process: ChildProcess;
   profileDir: string;
-  /** "Chrome/156.0.8078.79" style product string and the major version. */
+  /** "Chrome/156.0.8078.79" style product string. */
   product: string;
-  majorVersion: number;
-  /** ws:// URL of the browser target when `remoteDebuggingPort` was asked for. */
-  webSocketDebuggerUrl?: string;
   /** Resolves when the browser process has exited. */
   exited: Promise<void>;
   close(): Promise<void>;
@@ -64,20 +59,8 @@ function chromiumArgs(options: LaunchChromiumOptions, profileDir: string): strin
   if (options.headless) args.push("--headless=new", "--window-size=1280,900");
   // Chromium's sandbox refuses to start as root.
   if (process.getuid?.() === 0) args.push("--no-sandbox");
-  if (options.remoteDebuggingPort !== undefined) args.push(`--remote-debugging-port=${options.remoteDebuggingPort}`);
   args.push(...(options.extraArgs ?? []), "about:blank");
   return args;
-}
-
-async function readDevToolsActivePort(profileDir: string, exited: () => boolean): Promise<string> {
-  const file = join(profileDir, "DevToolsActivePort");
-  for (let attempt = 0; attempt < 300 && !exited(); attempt++) {
-    const text = await readFile(file, "utf8").catch(() => "");
-    const [port, path] = text.split("\n");
-    if (port && path) return `ws://127.0.0.1:${port.trim()}${path.trim()}`;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new ChromiumLaunchError("Chromium did not open its DevTools port (no DevToolsActivePort file)");
 }
 
 /** Settles like `promise`, or with `onTimeout()` after `ms`; the timer never outlives the race. */
@@ -171,10 +154,7 @@ export async function launchChromium(options: LaunchChromiumOptions): Promise<Ru
     const version = await within(started, 30_000, () => {
       throw new ChromiumLaunchError("Chromium did not answer on the DevTools pipe within 30 s");
     });
-    const majorVersion = Number(/\/(\d+)\./.exec(version.product)?.[1] ?? 0);
-    const webSocketDebuggerUrl =
-      options.remoteDebuggingPort !== undefined ? await readDevToolsActivePort(profileDir, () => hasExited) : undefined;
-    return { cdp, process: child, profileDir, product: version.product, majorVersion, webSocketDebuggerUrl, exited, close };
+    return { cdp, process: child, profileDir, product: version.product, exited, close };
   } catch (error) {
     await close();
     if (error instanceof ChromiumLaunchError) throw error;

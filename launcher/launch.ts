@@ -27,8 +27,6 @@ export interface LaunchOptions {
   bundlePath?: string;
   /** Where the app's files are assembled before signing (default dist/iwa). */
   stagingDir?: string;
-  /** Open a DevTools port too (0 = any free one), for playwright's connectOverCDP. */
-  remoteDebuggingPort?: number;
   log?: (line: string) => void;
   verbose?: boolean;
 }
@@ -71,13 +69,13 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     );
   }
 
+  const chromiumPath = findOrInstallChromium({ explicitPath: options.chromePath, log });
   const staged = await stageApp({ stagingDir: options.stagingDir });
   const signingKey = await loadOrCreateSigningKey(keyPath);
   if (signingKey.created) log(`Generated a signing key: ${keyPath} (keep it: it fixes the app's Web Bundle ID).`);
   const signed = await signApp({ stagingDir: staged.stagingDir, files: staged.files, key: signingKey.key, bundlePath });
   log(`Signed ${signed.fileCount} files into ${bundlePath} (${signed.byteLength} bytes).`);
 
-  const chromiumPath = findOrInstallChromium({ explicitPath: options.chromePath, log });
   let installRequest: InstallRequest;
   if (install === "dev-proxy") {
     const contents = await readSignedBundle(bundlePath);
@@ -92,7 +90,6 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     profileDir,
     install: installRequest,
     port: options.port,
-    remoteDebuggingPort: options.remoteDebuggingPort,
     log,
     verbose: options.verbose,
   });

@@ -19,8 +19,6 @@ export interface StartIwaOptions {
   install: InstallRequest;
   /** The app's listening port; without it the app uses the one last chosen in its panel, or 44818. */
   port?: number;
-  /** Opens a DevTools port too (0 = any), for playwright's connectOverCDP in tests. */
-  remoteDebuggingPort?: number;
   log?: (line: string) => void;
   /** Chromium's stderr and the app's console, for diagnosing. */
   verbose?: boolean;
@@ -149,7 +147,6 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       executable: options.executable,
       headless: options.headless,
       profileDir: options.profileDir,
-      remoteDebuggingPort: options.remoteDebuggingPort,
       extraArgs,
       onStderr: options.verbose ? (line) => log(`[chromium] ${line}`) : undefined,
     });
