@@ -53,8 +53,9 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
     return;
   }
   setStatus("starting");
-  const candidate = serve({ hostname: host, port, fetch: app.fetch, websocket: app.websocket, onError: app.onError });
+  let candidate: Server;
   try {
+    candidate = serve({ hostname: host, port, fetch: app.fetch, websocket: app.websocket, onError: app.onError });
     await candidate.ready();
   } catch (error) {
     const message =
@@ -77,7 +78,11 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
 async function stop(): Promise<void> {
   if (!server) return;
   setStatus("stopping");
-  await server.shutdown();
+  try {
+    await server.shutdown();
+  } catch (error) {
+    stats.addError(`stopping failed: ${describe(error)}`);
+  }
 }
 
 const panel = new Panel(stats, {

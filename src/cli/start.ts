@@ -98,7 +98,7 @@ export default async function start(argv: string[]): Promise<number> {
 
   let app: LaunchedApp | undefined;
   try {
-    const launching = launch({
+    app = await launch({
       chromePath: values.chrome,
       headless: !values.headful,
       profileDir: values.profile,
@@ -109,7 +109,6 @@ export default async function start(argv: string[]): Promise<number> {
       verbose: values.verbose,
       log,
     });
-    app = await launching;
     if (!stopRequested) {
       process.stdout.write(summary(app));
       const running = app;
@@ -122,13 +121,14 @@ export default async function start(argv: string[]): Promise<number> {
         running.chromium.cdp.on("Target.targetCrashed", (params) => {
           if (params.targetId === running.appTargetId) resolve(`the app window crashed (${String(params.status)})`);
         });
-        void running.chromium.cdp.send("Target.setDiscoverTargets", { discover: true });
+        running.chromium.cdp.send("Target.setDiscoverTargets", { discover: true }).catch(() => undefined);
       });
       log(`${reason}; closing Chromium${app.profileDir ? "" : " and removing the temporary profile"}.`);
       const unexpected = !stopRequested;
       await app.close();
       return unexpected ? 1 : 0;
     }
+    log(`${stopRequested}: stopping before the app was announced.`);
     await app.close();
     return 0;
   } catch (error) {
