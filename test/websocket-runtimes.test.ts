@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
 
 const script = fileURLToPath(new URL("../../test/fixtures/websocket/runtime-client.mjs", import.meta.url));
+const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
 let server: TestServer;
 before(async () => {
@@ -39,11 +40,11 @@ function check(report: Report): void {
 }
 
 test("Deno's WebSocket: echo of every boundary size, clean close", async () => {
-  check(await runClient("npx", ["deno", "run", "--allow-net", script, server.wsUrl()]));
+  check(await runClient(bin("deno"), ["run", "--allow-net", script, server.wsUrl()]));
 });
 
 test("Bun's WebSocket: echo of every boundary size with permessage-deflate, clean close", async () => {
-  const report = await runClient("npx", ["bun", script, server.wsUrl()]);
+  const report = await runClient(bin("bun"), [script, server.wsUrl()]);
   assert.match(report.extensions, /^permessage-deflate/);
   check(report);
 });
