@@ -1,0 +1,104 @@
+/** The pure pieces of the WebSocket server: deflate payload shaping, extension parsing, close payloads. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { constants, createInflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
+import { toSyncFlushPayload } from "../src/websocket/deflate-tail.js";
+import { deflateMessage, inflateMessage } from "../src/websocket/deflate.js";
+import { negotiatePerMessageDeflate, parseExtensions } from "../src/websocket/extensions.js";
+import { encodeClosePayload, unmask } from "../src/websocket/frames.js";
+
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+function samples(): Buffer[] {
+  const words = Buffer.from(Array.from({ length: 20000 }, (_, i) => `word${(i * 7919) % 313} `).join(""));
+  return [
+    Buffer.alloc(0),
+    Buffer.from("a"),
+    Buffer.from("Hello"),
+    Buffer.alloc(70_000, 7), // long runs: length/distance codes
+    words, // dynamic Huffman blocks
+    Buffer.concat([words, words, words, words, words]), // several blocks
+    randomBytes(200_000), // stored blocks
+    Buffer.concat([randomBytes(40_000), words, randomBytes(3)]), // mixed block types
+  ];
+}
+
+test("toSyncFlushPayload: inflates back to the input, for every block type and level", () => {
+  for (const level of [1, 6, 9]) {
+    for (const sample of samples()) {
+      const payload = toSyncFlushPayload(new Uint8Array(deflateRawSync(sample, { level })));
+      const inflated = inflateRawSync(Buffer.concat([payload, TAIL]), { finishFlush: constants.Z_SYNC_FLUSH });
+      assert.ok(inflated.equals(sample), `level ${level}, ${sample.length} bytes`);
+    }
+  }
+});
+
+test("deflateMessage: one inflater kept across messages (no reset) reads them all", async () => {
+  const inflater = createInflateRaw();
+  const output: Buffer[] = [];
+  inflater.on("data", (chunk: Buffer) => output.push(chunk));
+  for (const sample of samples()) {
+    inflater.write(await deflateMessage(sample));
+    inflater.write(TAIL);
+    await new Promise<void>((resolve) => inflater.flush(() => resolve()));
+    assert.ok(Buffer.concat(output.splice(0)).equals(sample), `${sample.length} bytes`);
+  }
+  inflater.close();
+});
+
+test("inflateMessage: reads sync-flushed payloads in pieces, bounds the output", async () => {
+  const sample = samples()[5]!;
+  const flushed = deflateRawSync(sample, { finishFlush: constants.Z_SYNC_FLUSH });
+  const wire = flushed.subarray(0, flushed.length - 4);
+  const pieces = [wire.subarray(0, 3), wire.subarray(3, 100), wire.subarray(100)];
+  assert.ok(Buffer.from(await inflateMessage(pieces, sample.length)).equals(sample));
+  await assert.rejects(inflateMessage(pieces, sample.length - 1), (error: { closeCode?: number }) => error.closeCode === 1009);
+  await assert.rejects(inflateMessage([new Uint8Array([0xff, 0xfe])], 1000), (error: { closeCode?: number }) => error.closeCode === 1007);
+});
+
+test("parseExtensions: parameters, quoted values, malformed headers", () => {
+  assert.deepEqual(parseExtensions('permessage-deflate; client_max_window_bits; server_max_window_bits="10", x-foo'), [
+    { name: "permessage-deflate", params: new Map<string, string | true>([["client_max_window_bits", true], ["server_max_window_bits", "10"]]) },
+    { name: "x-foo", params: new Map() },
+  ]);
+  assert.equal(parseExtensions("permessage-deflate; bad param"), undefined);
+  assert.equal(parseExtensions('permessage-deflate; a="unterminated'), undefined);
+  assert.equal(parseExtensions("permessage deflate"), undefined);
+});
+
+test("negotiatePerMessageDeflate: first acceptable offer wins; invalid offers are declined", () => {
+  const options = { threshold: 10 };
+  assert.equal(negotiatePerMessageDeflate(null, options), undefined);
+  assert.equal(negotiatePerMessageDeflate("x-webkit-deflate-frame", options), undefined);
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_max_window_bits=7", options), undefined);
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_max_window_bits", options), undefined);
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate; client_max_window_bits=16", options), undefined);
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_no_context_takeover; server_no_context_takeover", options), undefined);
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_no_context_takeover=1", options), undefined);
+  const chosen = negotiatePerMessageDeflate("permessage-deflate; foo, permessage-deflate; server_max_window_bits=9; client_max_window_bits=12", options);
+  assert.equal(chosen?.response, "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9");
+  assert.deepEqual(chosen?.parameters, { maxCompressedMessage: 512, threshold: 10 });
+  assert.equal(negotiatePerMessageDeflate("permessage-deflate", {})?.parameters.maxCompressedMessage, Infinity);
+});
+
+test("encodeClosePayload: code first, reason cut at a character boundary within 125 bytes", () => {
+  assert.deepEqual([...encodeClosePayload(undefined)], []);
+  assert.deepEqual([...encodeClosePayload(1000, "ok")], [0x03, 0xe8, 0x6f, 0x6b]);
+  const long = encodeClosePayload(4000, "€".repeat(100));
+  assert.equal(long.length, 2 + 123 - (123 % 3));
+  assert.equal(new TextDecoder("utf-8", { fatal: true }).decode(long.subarray(2)), "€".repeat(41));
+});
+
+test("unmask: any offset and alignment gives the byte-wise XOR", () => {
+  const mask = new Uint8Array([0x12, 0x34, 0x56, 0x78]);
+  const original = randomBytes(103);
+  for (let start = 0; start < 5; start++) {
+    for (let offset = 0; offset < 4; offset++) {
+      const data = new Uint8Array(original).subarray(start);
+      unmask(data, mask, offset);
+      const expected = original.subarray(start).map((byte, i) => byte ^ mask[(offset + i) & 3]!);
+      assert.deepEqual([...data], [...expected], `start ${start}, offset ${offset}`);
+    }
+  }
+});
