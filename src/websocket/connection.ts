@@ -11,6 +11,7 @@ import {
   CloseCode,
   Opcode,
   ProtocolError,
+  concat,
   encodeClosePayload,
   encodeFrame,
   encodeTextFrame,
@@ -41,7 +42,7 @@ export interface ConnectionEvents {
   message(data: string | Uint8Array): void;
   /** Once, when the connection is gone: the peer's close code (1005 none, 1006 no close frame). */
   close(code: number, reason: string, wasClean: boolean): void;
-  /** The queue fell back to empty after a send reported backpressure. */
+  /** The queue fell back under the high-water mark after a send reported backpressure. */
   drain(): void;
   /** A handler threw, or the connection was failed for a protocol violation. */
   error(error: unknown): void;
@@ -125,10 +126,6 @@ export class WebSocketConnection {
       this.keepaliveTimer = setInterval(() => this.keepaliveTick(), this.settings.idleTimeout * 1000);
     }
     void this.readLoop(upgraded.head);
-  }
-
-  get compression(): boolean {
-    return this.settings.deflate !== undefined;
   }
 
   /** Queues a message; returns its byte length, `SendStatus.Backpressure` (queued) or `SendStatus.Dropped`. */
@@ -395,13 +392,11 @@ export class WebSocketConnection {
     this.batchSizes = [];
     // Small frames are joined into one write; big ones go out as they are (joining would only copy them).
     let group: Uint8Array[] = [];
-    let groupBytes = 0;
     let groupSize = 0;
     const flushGroup = () => {
-      if (group.length === 1) this.write(group[0]!, groupSize);
-      else if (group.length > 1) this.write(join(group, groupBytes), groupSize);
+      if (group.length) this.write(concat(group), groupSize);
       group = [];
-      groupBytes = groupSize = 0;
+      groupSize = 0;
     };
     batch.forEach((frame, i) => {
       if (frame.length >= MAX_JOINED_FRAME) {
@@ -410,7 +405,6 @@ export class WebSocketConnection {
         return;
       }
       group.push(frame);
-      groupBytes += frame.length;
       groupSize += batchSizes[i]!;
     });
     flushGroup();
@@ -447,14 +441,4 @@ export class WebSocketConnection {
       if (closeOnThrow && this.readyState === ReadyState.OPEN) this.close(CloseCode.InternalError, "handler error");
     }
   }
-}
-
-function join(frames: readonly Uint8Array[], total: number): Uint8Array {
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const frame of frames) {
-    joined.set(frame, offset);
-    offset += frame.length;
-  }
-  return joined;
 }

@@ -7,7 +7,7 @@
  * the decompressor sees a complete stream.
  */
 
-import { CloseCode, ProtocolError } from "./frames.js";
+import { CloseCode, ProtocolError, concat } from "./frames.js";
 import { toSyncFlushPayload } from "./deflate-tail.js";
 
 /** Ends a sync-flushed message (00 00 ff ff) and then the stream (a final, empty stored block). */
@@ -27,14 +27,7 @@ async function readAll(readable: ReadableStream<Uint8Array>, limit: number): Pro
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    result.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return result;
+  return concat(chunks);
 }
 
 /** Writes the pieces in the background, so a full readable side never stalls the writer. */

@@ -5,7 +5,8 @@
  * (at most 139 bytes) is ever carried over between chunks; text is UTF-8 checked as it arrives.
  */
 
-import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
+import { EMPTY, concatBytes } from "../http/bytes.js";
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, concat, isValidCloseCode, unmask } from "./frames.js";
 import { inflateMessage } from "./deflate.js";
 
 export interface ReceiverEvents {
@@ -23,7 +24,6 @@ export interface ReceiverOptions {
   compression: boolean;
 }
 
-const EMPTY: Uint8Array = new Uint8Array(0);
 /** Marks "between frames": the next bytes are a frame header. */
 const AT_HEADER = -1;
 
@@ -32,7 +32,7 @@ function fail(code: number, message: string): never {
 }
 
 export class Receiver {
-  private buffer = EMPTY;
+  private buffer: Uint8Array = EMPTY;
   private offset = 0;
   private stopped = false;
 
@@ -61,15 +61,7 @@ export class Receiver {
    */
   push(chunk: Uint8Array): Promise<void> | undefined {
     if (this.stopped) return undefined;
-    if (this.offset < this.buffer.length) {
-      const rest = this.buffer.length - this.offset;
-      const joined = new Uint8Array(rest + chunk.length);
-      joined.set(this.buffer.subarray(this.offset));
-      joined.set(chunk, rest);
-      this.buffer = joined;
-    } else {
-      this.buffer = chunk;
-    }
+    this.buffer = this.offset < this.buffer.length ? concatBytes(this.buffer.subarray(this.offset), chunk) : chunk;
     this.offset = 0;
     return this.run();
   }
@@ -220,17 +212,4 @@ export class Receiver {
     this.stopped = true;
     this.events.close(code, reason);
   }
-}
-
-export function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    result.set(piece, offset);
-    offset += piece.length;
-  }
-  return result;
 }
