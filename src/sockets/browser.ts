@@ -289,13 +289,17 @@ class VerifiedWriter {
     try {
       while (this.#queuedBytes > 0 && !this.#failure) {
         const burstGoesOn = !this.#closing && this.#queuedBytes >= 2 * VERIFIABLE_WRITE;
-        if (!this.#closing && !burstGoesOn) {
-          // Let the producer add more before writing a batch that may be too short to verify.
+        const fitsForSure = this.#queuedBytes <= this.#knownFree;
+        let waited = false;
+        if (!this.#closing && !burstGoesOn && !fitsForSure) {
+          // Let the producer add more (and the network service drain) before a batch that may be too short
+          // to verify.
           const before = this.#queuedBytes;
           await nextTask();
+          waited = true;
           if (this.#queuedBytes !== before) continue;
         }
-        await this.#writeNative(this.#takeBatch(burstGoesOn));
+        await this.#writeNative(this.#takeBatch(burstGoesOn), waited);
       }
     } catch (error) {
       this.abort(error);
@@ -334,7 +338,7 @@ class VerifiedWriter {
     for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
-  async #writeNative(bytes: Uint8Array): Promise<void> {
+  async #writeNative(bytes: Uint8Array, waited: boolean): Promise<void> {
     this.wroteAny = true;
     if (bytes.byteLength >= VERIFIABLE_WRITE) {
       for (let attempt = 0; ; attempt++) {
@@ -345,8 +349,8 @@ class VerifiedWriter {
       this.#knownFree = 0;
       return;
     }
-    // A short batch (under 64 KiB in a burst) cannot be verified; it is safe while the pipe has room.
-    if (this.#knownFree <= 0) await nextTask();
+    // A short batch (a burst under 64 KiB + 1 bytes) cannot be verified; it is safe while the pipe has room.
+    if (this.#knownFree <= 0 && !waited) await nextTask();
     const atOnce = await settlesAtOnce(this.#native.write(bytes));
     this.#knownFree = atOnce ? this.#knownFree - bytes.byteLength : 0;
   }
