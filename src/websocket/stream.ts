@@ -4,12 +4,8 @@
  * send queue is over its high-water mark).
  */
 
-import { markUpgrade } from "../http/upgrade.js";
-import { WebSocketConnection } from "./connection.js";
-import { acceptHandshake } from "./handshake.js";
-import { connectionSettings } from "./handler.js";
 import type { BinaryData } from "./frames.js";
-import type { UpgradeWebSocketOptions } from "./upgrade-websocket.js";
+import { upgradeConnection, type UpgradeWebSocketOptions } from "./upgrade-websocket.js";
 
 export interface WebSocketStreamOpenInfo {
   readable: ReadableStream<string | Uint8Array>;
@@ -39,10 +35,6 @@ export function upgradeWebSocketStream(
   request: Request,
   options: UpgradeWebSocketOptions = {},
 ): { stream: ServerWebSocketStream; response: Response } {
-  const headers = options.protocol ? { "sec-websocket-protocol": options.protocol } : undefined;
-  const handshake = acceptHandshake(request, options, headers);
-  if (!handshake.ok) throw new TypeError(`not a valid WebSocket upgrade: ${handshake.message}`);
-
   let controller!: ReadableStreamDefaultController<string | Uint8Array>;
   let resolveOpened!: (info: WebSocketStreamOpenInfo) => void;
   let rejectOpened!: (error: Error) => void;
@@ -54,37 +46,34 @@ export function upgradeWebSocketStream(
   opened.catch(() => {});
   closed.catch(() => {});
 
-  const connection = new WebSocketConnection(
-    { ...connectionSettings(options), deflate: handshake.deflate },
-    {
-      open: () => resolveOpened({ readable, writable, protocol: handshake.protocol, extensions: handshake.extensions }),
-      message: (data) => {
-        controller.enqueue(data);
-        if ((controller.desiredSize ?? 0) <= 0) connection.pause();
-      },
-      close: (code, reason, wasClean) => {
-        const error = new Error(`WebSocket closed abnormally (code ${code})`);
-        if (wasClean) {
-          resolveClosed({ closeCode: code, reason });
-          try {
-            controller.close();
-          } catch {
-            // already closed or cancelled by the consumer
-          }
-        } else {
-          rejectOpened(error);
-          rejectClosed(error);
-          try {
-            controller.error(error);
-          } catch {
-            // already closed or cancelled by the consumer
-          }
-        }
-      },
-      drain: () => {},
-      error: () => {},
+  const { connection, response, handshake } = upgradeConnection(request, options, {
+    open: () => resolveOpened({ readable, writable, protocol: handshake.protocol, extensions: handshake.extensions }),
+    message: (data) => {
+      controller.enqueue(data);
+      if ((controller.desiredSize ?? 0) <= 0) connection.pause();
     },
-  );
+    close: (code, reason, wasClean) => {
+      const error = new Error(`WebSocket closed abnormally (code ${code})`);
+      if (wasClean) {
+        resolveClosed({ closeCode: code, reason });
+        try {
+          controller.close();
+        } catch {
+          // already closed or cancelled by the consumer
+        }
+      } else {
+        rejectOpened(error);
+        rejectClosed(error);
+        try {
+          controller.error(error);
+        } catch {
+          // already closed or cancelled by the consumer
+        }
+      }
+    },
+    drain: () => {},
+    error: () => {},
+  });
 
   const readable = new ReadableStream<string | Uint8Array>(
     {
@@ -121,6 +110,5 @@ export function upgradeWebSocketStream(
       connection.close(info.closeCode ?? 1000, info.reason ?? "");
     },
   };
-  const response = markUpgrade(handshake.headers, (upgraded) => connection.attach(upgraded));
   return { stream, response };
 }

@@ -1,8 +1,8 @@
 /** Deno's `upgradeWebSocket(request)`: a WebSocket-like object for the server side of one connection. */
 
 import { markUpgrade } from "../http/upgrade.js";
-import { ReadyState, WebSocketConnection } from "./connection.js";
-import { acceptHandshake } from "./handshake.js";
+import { ReadyState, WebSocketConnection, type ConnectionEvents } from "./connection.js";
+import { acceptHandshake, type HandshakeResult } from "./handshake.js";
 import { connectionSettings, type WebSocketSettings } from "./handler.js";
 import type { BinaryData } from "./frames.js";
 
@@ -84,6 +84,23 @@ export class UpgradedWebSocket extends EventTarget {
 }
 
 /**
+ * The handshake and connection of a single upgrade outside a hub (the Deno and stream styles).
+ * Throws a TypeError when the request is not a valid WebSocket upgrade.
+ */
+export function upgradeConnection(
+  request: Request,
+  options: UpgradeWebSocketOptions,
+  events: ConnectionEvents,
+): { connection: WebSocketConnection; response: Response; handshake: Extract<HandshakeResult, { ok: true }> } {
+  const headers = options.protocol ? { "sec-websocket-protocol": options.protocol } : undefined;
+  const handshake = acceptHandshake(request, options, headers);
+  if (!handshake.ok) throw new TypeError(`not a valid WebSocket upgrade: ${handshake.message}`);
+  const connection = new WebSocketConnection({ ...connectionSettings(options), deflate: handshake.deflate }, events);
+  const response = markUpgrade(handshake.headers, (upgraded) => connection.attach(upgraded));
+  return { connection, response, handshake };
+}
+
+/**
  * Validates a WebSocket upgrade request and returns the 101 response to answer it with, plus the socket.
  * Throws a TypeError when the request is not a valid WebSocket upgrade.
  */
@@ -91,29 +108,22 @@ export function upgradeWebSocket(
   request: Request,
   options: UpgradeWebSocketOptions = {},
 ): { socket: UpgradedWebSocket; response: Response } {
-  const headers = options.protocol ? { "sec-websocket-protocol": options.protocol } : undefined;
-  const handshake = acceptHandshake(request, options, headers);
-  if (!handshake.ok) throw new TypeError(`not a valid WebSocket upgrade: ${handshake.message}`);
   let socket!: UpgradedWebSocket;
-  const connection = new WebSocketConnection(
-    { ...connectionSettings(options), deflate: handshake.deflate },
-    {
-      open: () => socket.emit(new Event("open")),
-      message: (data) => {
-        const payload =
-          typeof data === "string"
-            ? data
-            : socket.binaryType === "blob"
-              ? new Blob([data as Uint8Array<ArrayBuffer>])
-              : (data.buffer as ArrayBuffer).slice(data.byteOffset, data.byteOffset + data.byteLength);
-        socket.emit(new MessageEvent("message", { data: payload }));
-      },
-      close: (code, reason, wasClean) => socket.emit(new WebSocketCloseEvent(code, reason, wasClean)),
-      drain: () => {},
-      error: (error) => socket.emit(new WebSocketErrorEvent(error)),
+  const { connection, response, handshake } = upgradeConnection(request, options, {
+    open: () => socket.emit(new Event("open")),
+    message: (data) => {
+      const payload =
+        typeof data === "string"
+          ? data
+          : socket.binaryType === "blob"
+            ? new Blob([data as Uint8Array<ArrayBuffer>])
+            : (data.buffer as ArrayBuffer).slice(data.byteOffset, data.byteOffset + data.byteLength);
+      socket.emit(new MessageEvent("message", { data: payload }));
     },
-  );
+    close: (code, reason, wasClean) => socket.emit(new WebSocketCloseEvent(code, reason, wasClean)),
+    drain: () => {},
+    error: (error) => socket.emit(new WebSocketErrorEvent(error)),
+  });
   socket = new UpgradedWebSocket(connection, request.url.replace(/^http/, "ws"), handshake.protocol, handshake.extensions);
-  const response = markUpgrade(handshake.headers, (upgraded) => connection.attach(upgraded));
   return { socket, response };
 }
