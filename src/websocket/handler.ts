@@ -2,7 +2,6 @@
 
 import type { ServerWebSocket } from "./server-websocket.js";
 import type { HandshakeOptions } from "./handshake.js";
-import { CloseCode } from "./frames.js";
 import type { ConnectionSettings } from "./connection.js";
 
 export interface WebSocketSettings extends HandshakeOptions {
@@ -50,5 +49,3 @@ export function connectionSettings(options: WebSocketSettings): Omit<ConnectionS
     closeTimeout,
   };
 }
-
-export { CloseCode };

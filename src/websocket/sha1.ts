@@ -52,7 +52,7 @@ export function sha1(message: Uint8Array): Uint8Array {
   return digest;
 }
 
-export function toBase64(bytes: Uint8Array): string {
+function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);
@@ -62,5 +62,3 @@ export function toBase64(bytes: Uint8Array): string {
 export function acceptKey(key: string): string {
   return toBase64(sha1(new TextEncoder().encode(key + HANDSHAKE_GUID)));
 }
-
-export { HANDSHAKE_GUID };
