@@ -4,6 +4,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { deflateRawSync, inflateRawSync, constants } from "node:zlib";
 import { RawClient, closePayload, encodeClientFrame } from "./fixtures/websocket/raw-client.js";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
@@ -356,5 +357,32 @@ test("keepalive: a peer that never answers pings is dropped", async () => {
     answering.destroy();
   } finally {
     await server.stop();
+  }
+});
+
+test("frames sent together with the handshake request are not lost", async () => {
+  const socket = net.connect(echo.port, "127.0.0.1");
+  socket.on("error", () => {});
+  try {
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const request =
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(request), encodeClientFrame(0x1, "early"), encodeClientFrame(0x2, Buffer.from([9]))]));
+    let received = Buffer.alloc(0);
+    const expectedTail = Buffer.from([0x81, 5, ...Buffer.from("early"), 0x82, 1, 9]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out; got ${received.toString("latin1")}`)), 10_000);
+      socket.on("data", (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.subarray(-expectedTail.length).equals(expectedTail)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    assert.match(received.toString("latin1"), /^HTTP\/1\.1 101 /);
+  } finally {
+    socket.destroy();
   }
 });
