@@ -197,7 +197,7 @@ test("Bun-style handler: open/message/close/drain, data, subscriptions, remoteAd
   }
 });
 
-test("backpressure: a peer that does not read cannot grow the server's queue without bound", async () => {
+test("backpressure: a peer that does not read cannot grow the server's queue without bound; drain follows", async () => {
   const limit = 1024 * 1024;
   let maxBuffered = 0;
   let dropped = 0;
@@ -205,8 +205,14 @@ test("backpressure: a peer that does not read cannot grow the server's queue wit
   const chunk = new Uint8Array(64 * 1024);
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
+  let drained!: () => void;
+  const drainedAfterResume = new Promise<void>((resolve) => (drained = resolve));
+  let pumping = true;
   const server = await startServer({
     backpressureLimit: limit,
+    drain() {
+      if (!pumping) drained();
+    },
     open(ws: ServerWebSocket<unknown>) {
       // Keep sending while the peer reads nothing, then report.
       const pump = () => {
@@ -216,8 +222,10 @@ test("backpressure: a peer that does not read cannot grow the server's queue wit
           if (status === -1) backpressured++;
           maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
         }
-        if (dropped > 100) finished();
-        else setTimeout(pump, 1);
+        if (dropped > 100) {
+          pumping = false;
+          finished();
+        } else setTimeout(pump, 1);
       };
       pump();
     },
@@ -228,6 +236,8 @@ test("backpressure: a peer that does not read cannot grow the server's queue wit
     await withTimeout(done, "sends get dropped");
     assert.ok(backpressured > 0, "sends reported backpressure before the limit");
     assert.ok(maxBuffered <= limit + chunk.length, `queue stayed bounded (max ${maxBuffered})`);
+    paused.resume();
+    await withTimeout(drainedAfterResume, "drain once the peer reads again");
   } finally {
     paused.terminate();
     await server.stop();
