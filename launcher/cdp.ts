@@ -55,10 +55,6 @@ export class CdpConnection {
     toChromium.on("error", (error) => this.#fail(error));
   }
 
-  get closed(): boolean {
-    return this.#closedReason !== undefined;
-  }
-
   /** Sends a command (to the browser, or to an attached target with `sessionId`) and resolves with its result. */
   send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
     if (this.#closedReason) return Promise.reject(new CdpError(method, this.#closedReason.message));

@@ -141,7 +141,8 @@ export function proxyOriginOf(app: InstalledApp): string | undefined {
   return origin ? `${origin.scheme}://${origin.host}:${origin.port}` : undefined;
 }
 
-export interface LaunchedApp {
+/** A window of a launched app, attached over DevTools. */
+export interface AppWindow {
   targetId: string;
   sessionId: string;
   origin: string;
@@ -159,7 +160,7 @@ async function pageTargets(cdp: CdpConnection, origin: string): Promise<TargetIn
 }
 
 /** Opens the app's window at `path` (e.g. "/?port=44818") and attaches to its page. */
-export async function launchApp(cdp: CdpConnection, app: InstalledApp, path: string): Promise<LaunchedApp> {
+export async function launchApp(cdp: CdpConnection, app: InstalledApp, path: string): Promise<AppWindow> {
   const origin = `isolated-app://${app.webBundleId}`;
   const before = new Set((await pageTargets(cdp, origin)).map(({ targetId }) => targetId));
   await cdp.send("PWA.launch", { manifestId: `${origin}/`, url: `${origin}${path}` }).catch((error: Error) => {
