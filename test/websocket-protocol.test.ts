@@ -154,6 +154,21 @@ test("fragmentation: fragments reassemble with control frames in between", async
   client.destroy();
 });
 
+test("fragmentation: a message in 20000 one-byte fragments, binary and compressed", async () => {
+  const client = await RawClient.connect(echo.port, "/ws", { "Sec-WebSocket-Extensions": "permessage-deflate" });
+  const message = Buffer.from(Array.from({ length: 20000 }, (_, i) => (i * 7) & 0xff));
+  const frames = [...message].map((byte, i) => encodeClientFrame(i === 0 ? 0x2 : 0x0, Buffer.from([byte]), { fin: i === message.length - 1 }));
+  client.write(Buffer.concat(frames));
+  const binary = await client.nextFrame();
+  assert.equal(binary?.rsv, 4);
+  assert.ok(inflateWire(binary!.payload).equals(message));
+  const wire = compressForWire(Buffer.from("fragmented and compressed ".repeat(100)));
+  client.write(Buffer.concat([...wire].map((byte, i) => encodeClientFrame(i === 0 ? 0x1 : 0x0, Buffer.from([byte]), { fin: i === wire.length - 1, rsv: i === 0 ? 4 : 0 }))));
+  const reply = await client.nextFrame();
+  assert.equal(inflateWire(reply!.payload).toString(), "fragmented and compressed ".repeat(100));
+  client.destroy();
+});
+
 test("fragmentation violations close with 1002", async () => {
   const cases: Array<(client: RawClient) => void> = [
     (c) => c.send(0x0, "continuation without a start"),
@@ -272,6 +287,11 @@ test("limits: messages over maxPayloadLength close with 1009, in one frame or ma
   }
 });
 
+/** A permessage-deflate payload back to the message (RFC 7692 section 7.2.2). */
+function inflateWire(payload: Buffer): Buffer {
+  return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
+}
+
 function compressForWire(data: Buffer): Buffer {
   const flushed = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH });
   return flushed.subarray(0, flushed.length - 4);
@@ -308,7 +328,7 @@ test("compression: compressed and fragmented compressed messages, threshold, RSV
   client.send(0x1, compressForWire(Buffer.from(text)), { rsv: 4 });
   const reply = await client.nextFrame();
   assert.equal(reply?.rsv, 4, "echo is compressed");
-  const inflated = inflateRawSync(Buffer.concat([reply!.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH });
+  const inflated = inflateWire(reply!.payload);
   assert.equal(inflated.toString(), text);
   const wire = compressForWire(Buffer.from(text));
   client.send(0x1, wire.subarray(0, 10), { rsv: 4, fin: false });

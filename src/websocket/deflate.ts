@@ -50,9 +50,9 @@ export async function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
 }
 
 /** The message inside a permessage-deflate payload, at most `limit` bytes. */
-export async function inflateMessage(pieces: readonly Uint8Array[], limit: number): Promise<Uint8Array> {
+export async function inflateMessage(payload: Uint8Array, limit: number): Promise<Uint8Array> {
   const stream = new DecompressionStream("deflate-raw");
-  feed(stream.writable, [...pieces, INFLATE_TAIL]);
+  feed(stream.writable, [payload, INFLATE_TAIL]);
   try {
     return await readAll(stream.readable, limit);
   } catch (error) {

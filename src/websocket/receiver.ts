@@ -6,7 +6,7 @@
  */
 
 import { EMPTY, concatBytes } from "../http/bytes.js";
-import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, concat, isValidCloseCode, unmask } from "./frames.js";
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
 import { inflateMessage } from "./deflate.js";
 
 export interface ReceiverEvents {
@@ -27,6 +27,52 @@ export interface ReceiverOptions {
 /** Marks "between frames": the next bytes are a frame header. */
 const AT_HEADER = -1;
 
+/**
+ * The bytes of the message being assembled: a view of the first piece while it is the only one (no copy
+ * for the common single-frame message), then one buffer growing by doubling up to `limit` — never one
+ * object per fragment, which a peer sending 1-byte fragments would turn into millions.
+ */
+class MessageBytes {
+  private first: Uint8Array | undefined;
+  private buffer: Uint8Array = EMPTY;
+  private length = 0;
+
+  constructor(private readonly limit: number) {}
+
+  append(piece: Uint8Array): void {
+    if (this.length === 0 && !this.first) {
+      this.first = piece;
+      return;
+    }
+    if (this.first) {
+      const first = this.first;
+      this.first = undefined;
+      this.reserve(first.length + piece.length);
+      this.buffer.set(first);
+      this.length = first.length;
+    } else {
+      this.reserve(this.length + piece.length);
+    }
+    this.buffer.set(piece, this.length);
+    this.length += piece.length;
+  }
+
+  take(): Uint8Array {
+    const bytes = this.first ?? this.buffer.subarray(0, this.length);
+    this.first = undefined;
+    this.buffer = EMPTY;
+    this.length = 0;
+    return bytes;
+  }
+
+  private reserve(needed: number): void {
+    if (needed <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(needed, Math.min(this.limit, Math.max(4096, this.buffer.length * 2))));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+}
+
 function fail(code: number, message: string): never {
   throw new ProtocolError(code, message);
 }
@@ -46,14 +92,16 @@ export class Receiver {
   private messageOpcode = 0;
   private messageCompressed = false;
   private messageSize = 0;
-  private pieces: Uint8Array[] = [];
+  private readonly bytes: MessageBytes;
   private text = "";
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
 
   constructor(
     private readonly events: ReceiverEvents,
     private readonly options: ReceiverOptions,
-  ) {}
+  ) {
+    this.bytes = new MessageBytes(options.maxPayloadLength);
+  }
 
   /**
    * Consumes bytes from the peer. Throws `ProtocolError` on a violation. Returns a promise only while a
@@ -164,7 +212,7 @@ export class Receiver {
     if (this.messageOpcode === Opcode.Text && !this.messageCompressed) {
       this.text += this.decodeText(piece, true);
     } else {
-      this.pieces.push(piece);
+      this.bytes.append(piece);
     }
   }
 
@@ -177,20 +225,19 @@ export class Receiver {
   }
 
   private finishMessage(): Promise<void> | undefined {
-    const { messageOpcode: opcode, messageCompressed: compressed, pieces } = this;
-    const text = this.text;
+    const { messageOpcode: opcode, messageCompressed: compressed, text } = this;
+    const bytes = this.bytes.take();
     this.messageOpcode = 0;
     this.messageCompressed = false;
     this.messageSize = 0;
-    this.pieces = [];
     this.text = "";
     if (compressed) {
-      return inflateMessage(pieces, this.options.maxPayloadLength).then((data) => {
+      return inflateMessage(bytes, this.options.maxPayloadLength).then((data) => {
         if (this.stopped) return;
         this.events.message(opcode === Opcode.Text ? this.decodeText(data, false) : data);
       });
     }
-    this.events.message(opcode === Opcode.Text ? text + this.decodeText(EMPTY, false) : concat(pieces));
+    this.events.message(opcode === Opcode.Text ? text + this.decodeText(EMPTY, false) : bytes);
     return undefined;
   }
 
