@@ -273,6 +273,8 @@ describe("browser sockets: closing", () => {
     const writer = writable.getWriter();
     await writer.write(pattern(0, 300 * KiB));
     await wrapped.close();
+    assert.equal(fake.released, false, "released before lingerMs while the peer may still read");
+    await wrapped.closed;
     assert.equal(fake.released, true);
     assert.equal(fake.deliveredBytes, 300 * KiB);
     assert.equal(firstMismatch(fake.bytes()), -1);

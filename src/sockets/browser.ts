@@ -19,9 +19,10 @@
  * - End a response with framing (Content-Length or chunked), never by closing the connection: the FIN can
  *   only go out after the peer closes or `lingerMs` passes.
  * - To finish: `await writer.close()` (everything is handed to Chromium once it resolves), then
- *   `reader.cancel()` or `socket.close()`. Any order is safe: the native socket is released only when the
- *   writable side is closed and the peer has closed, or after `lingerMs`. `writer.abort()` drops pending data
- *   and closes at once.
+ *   `reader.cancel()`, or just `socket.close()` (both, whatever the locks; it resolves once everything is
+ *   handed over). Any order is safe: the native socket is released only when the writable side is closed and
+ *   the peer has closed, or after `lingerMs`; `closed` settles then. `writer.abort()` drops pending data and
+ *   closes at once.
  * - Accepted sockets must stay referenced by the caller until `closed` settles (this wrapper holds the native one).
  */
 import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket, TCPSocketOpenInfo } from "./types.js";
@@ -109,10 +110,10 @@ export function wrapAcceptedSocket(
   return {
     opened,
     closed: native.closed,
+    // Resolves once everything written is handed to Chromium; `closed` settles when the lingering ends.
     async close() {
       await opened;
       await connection?.close();
-      await native.closed;
     },
   };
 }
@@ -128,7 +129,7 @@ class Connection {
   #writableDone = false;
   #readableDone = false;
   #peerClosed = false;
-  #releasing = false;
+  #lingering: Promise<void> | undefined;
 
   constructor(native: TCPSocket, info: TCPSocketOpenInfo, lingerMs: number) {
     this.#native = native;
@@ -179,18 +180,16 @@ class Connection {
 
   #writableFinished(): void {
     this.#writableDone = true;
-    if (this.#readableDone) void this.#linger();
+    if (this.#readableDone) this.#lingering ??= this.#linger();
   }
 
   #readableFinished(): void {
     this.#readableDone = true;
-    if (this.#writableDone) void this.#linger();
+    if (this.#writableDone) this.#lingering ??= this.#linger();
   }
 
   /** Everything is handed to Chromium: wait for the peer's FIN (draining what it still sends), then let go. */
   async #linger(): Promise<void> {
-    if (this.#releasing) return;
-    this.#releasing = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#lingerMs)));
     // A peer that closed first cannot tell us when it has read everything: give the pipe the linger time.
@@ -205,7 +204,6 @@ class Connection {
     })().catch(() => undefined);
     await Promise.race([peerClose, timeout]);
     clearTimeout(timer);
-    this.#releasing = false;
     await this.#release();
   }
 
