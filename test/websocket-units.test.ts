@@ -7,6 +7,7 @@ import { toSyncFlushPayload } from "../src/websocket/deflate-tail.js";
 import { deflateMessage, inflateMessage } from "../src/websocket/deflate.js";
 import { negotiatePerMessageDeflate, parseExtensions } from "../src/websocket/extensions.js";
 import { encodeClosePayload, unmask } from "../src/websocket/frames.js";
+import { Utf8Validator } from "../src/websocket/utf8.js";
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
@@ -100,4 +101,27 @@ test("unmask: any offset and alignment gives the byte-wise XOR", () => {
       assert.deepEqual([...data], [...expected], `start ${start}, offset ${offset}`);
     }
   }
+});
+
+test("Utf8Validator agrees with a fatal TextDecoder, however the bytes are split", () => {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const validator = new Utf8Validator();
+  const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x90, 0x9f, 0xa0, 0x8f];
+  let seed = 12345;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let round = 0; round < 20000; round++) {
+    const bytes = Uint8Array.from({ length: 1 + random(8) }, () => interesting[random(interesting.length)]!);
+    let expected = true;
+    try {
+      decoder.decode(bytes);
+    } catch {
+      expected = false;
+    }
+    const split = random(bytes.length + 1);
+    const valid = validator.push(bytes.subarray(0, split)) && validator.push(bytes.subarray(split));
+    const complete = validator.finish();
+    assert.equal(valid && complete, expected, `bytes ${[...bytes].map((b) => b.toString(16)).join(" ")}`);
+  }
+  assert.equal(validator.push(Buffer.from("κόσμε 𝄞 \u{10FFFF}")), true);
+  assert.equal(validator.finish(), true);
 });

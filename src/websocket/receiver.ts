@@ -2,12 +2,14 @@
  * Incremental frame parser and message assembler for client-to-server traffic (RFC 6455 section 5).
  *
  * Data frame payloads are consumed as they arrive, so only a frame header or a control frame
- * (at most 139 bytes) is ever carried over between chunks; text is UTF-8 checked as it arrives.
+ * (at most 139 bytes) is ever carried over between chunks; text is UTF-8 checked as it arrives and
+ * decoded once it is complete.
  */
 
 import { EMPTY, concatBytes } from "../http/bytes.js";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
 import { inflateMessage } from "./deflate.js";
+import { Utf8Validator } from "./utf8.js";
 
 export interface ReceiverEvents {
   message(data: string | Uint8Array): void;
@@ -93,7 +95,7 @@ export class Receiver {
   private messageCompressed = false;
   private messageSize = 0;
   private readonly bytes: MessageBytes;
-  private text = "";
+  private readonly utf8 = new Utf8Validator();
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
 
   constructor(
@@ -209,35 +211,34 @@ export class Receiver {
   private addPiece(piece: Uint8Array): void {
     if (piece.length === 0) return;
     this.messageSize += piece.length;
-    if (this.messageOpcode === Opcode.Text && !this.messageCompressed) {
-      this.text += this.decodeText(piece, true);
-    } else {
-      this.bytes.append(piece);
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !this.utf8.push(piece)) {
+      fail(CloseCode.InvalidPayload, "text is not valid UTF-8");
     }
+    this.bytes.append(piece);
   }
 
-  private decodeText(bytes: Uint8Array, stream: boolean): string {
+  private decodeText(bytes: Uint8Array): string {
     try {
-      return this.decoder.decode(bytes, { stream });
+      return this.decoder.decode(bytes);
     } catch {
       return fail(CloseCode.InvalidPayload, "text is not valid UTF-8");
     }
   }
 
   private finishMessage(): Promise<void> | undefined {
-    const { messageOpcode: opcode, messageCompressed: compressed, text } = this;
+    const { messageOpcode: opcode, messageCompressed: compressed } = this;
     const bytes = this.bytes.take();
     this.messageOpcode = 0;
     this.messageCompressed = false;
     this.messageSize = 0;
-    this.text = "";
     if (compressed) {
       return inflateMessage(bytes, this.options.maxPayloadLength).then((data) => {
         if (this.stopped) return;
-        this.events.message(opcode === Opcode.Text ? this.decodeText(data, false) : data);
+        this.events.message(opcode === Opcode.Text ? this.decodeText(data) : data);
       });
     }
-    this.events.message(opcode === Opcode.Text ? text + this.decodeText(EMPTY, false) : bytes);
+    if (opcode === Opcode.Text && !this.utf8.finish()) fail(CloseCode.InvalidPayload, "text ends inside a character");
+    this.events.message(opcode === Opcode.Text ? this.decodeText(bytes) : bytes);
     return undefined;
   }
 
@@ -251,7 +252,7 @@ export class Receiver {
       code = (payload[0]! << 8) | payload[1]!;
       if (!isValidCloseCode(code)) fail(CloseCode.ProtocolError, `invalid close code ${code}`);
       try {
-        reason = new TextDecoder("utf-8", { fatal: true }).decode(payload.subarray(2));
+        reason = this.decoder.decode(payload.subarray(2));
       } catch {
         fail(CloseCode.InvalidPayload, "close reason is not valid UTF-8");
       }
