@@ -208,6 +208,8 @@ async function measure(): Promise<void> {
     "in flight. Broadcast: 1 publisher, 100 subscribers, 16 messages in flight; browser-httpd `server.publish` vs a `ws` send loop.",
     `Server CPU per message = user + system time of the server process over the window / messages; its ratio is ws ÷ ours`,
     `(> 1: we use less). Load average when the run started: ${loadBefore.toFixed(1)} (other jobs share the 2 cores).`,
+    "The single `ws` client process is the bottleneck of the echo cases (rate × CPU/msg shows neither server near a",
+    "full core), so there the CPU column compares the servers better than the rates do.",
     "",
     "| case | browser-httpd | ws | rate ratio | browser-httpd CPU/msg | ws CPU/msg | CPU ratio |",
     "|---|---|---|---|---|---|---|",
