@@ -37,6 +37,11 @@ const MAX_NATIVE_WRITE = 1024 * 1024;
 const WRITE_HIGH_WATER = 2 * MAX_NATIVE_WRITE;
 /** Microtask turns within which a dropped write has settled (it takes one in Chromium 156). */
 const SETTLE_TURNS = 16;
+/**
+ * Longest a short batch that may not fit the pipe is held back, in the hope that more data arrives to make it
+ * verifiable; meanwhile a reading peer lets the network service drain the pipe.
+ */
+const SHORT_HOLD_MS = 10;
 /** Default time to wait for the peer to close after the handler finished, before closing anyway. */
 const DEFAULT_LINGER_MS = 5_000;
 /** Bytes read and discarded while lingering before giving up on a graceful close. */
@@ -227,6 +232,11 @@ class VerifiedWriter {
   #knownFree = PIPE_CAPACITY;
   #nativeClosed = false;
   #spaceWaiters: (() => void)[] = [];
+  #dataWaiters: (() => void)[] = [];
+  /** When the oldest queued byte was queued (`performance.now()`). */
+  #queuedSince = 0;
+  /** When the last write to Chromium completed (`performance.now()`). */
+  #lastWriteEnd = 0;
   /** Whether any byte was ever handed to Chromium (a close with nothing sent needs no lingering). */
   wroteAny = false;
 
@@ -240,8 +250,14 @@ class VerifiedWriter {
     if (!(chunk instanceof Uint8Array)) throw new TypeError("socket writes take Uint8Array chunks");
     if (chunk.byteLength === 0) return;
     // A copy: the caller may reuse its buffer as soon as this promise resolves.
+    if (this.#queuedBytes === 0) {
+      this.#queuedSince = performance.now();
+      // Idle that long, a reading peer has let the network service empty the pipe.
+      if (!this.#flushing && this.#queuedSince - this.#lastWriteEnd >= SHORT_HOLD_MS) this.#knownFree = PIPE_CAPACITY;
+    }
     this.#queue.push(chunk.slice());
     this.#queuedBytes += chunk.byteLength;
+    for (const wake of this.#dataWaiters.splice(0)) wake();
     void this.#startFlushing();
     while (this.#queuedBytes > WRITE_HIGH_WATER && !this.#failure) {
       if (signal?.aborted) this.abort(signal.reason);
@@ -289,13 +305,20 @@ class VerifiedWriter {
         const burstGoesOn = !this.#closing && this.#queuedBytes >= 2 * VERIFIABLE_WRITE;
         const fitsForSure = this.#queuedBytes <= this.#knownFree;
         let waited = false;
-        if (!this.#closing && !burstGoesOn && !fitsForSure) {
-          // Let the producer add more (and the network service drain) before a batch that may be too short
-          // to verify.
-          const before = this.#queuedBytes;
-          await nextTask();
-          waited = true;
-          if (this.#queuedBytes !== before) continue;
+        if (!burstGoesOn && !fitsForSure) {
+          if (!this.#closing) {
+            // Let the producer add more (and the network service drain) before a batch that may be too short
+            // to verify.
+            const before = this.#queuedBytes;
+            await nextTask();
+            waited = true;
+            if (this.#queuedBytes !== before) continue;
+          }
+          const holdLeft = this.#queuedSince + SHORT_HOLD_MS - performance.now();
+          if (this.#queuedBytes < VERIFIABLE_WRITE && holdLeft > 0) {
+            await this.#moreDataWithin(holdLeft);
+            continue;
+          }
         }
         await this.#writeNative(this.#takeBatch(burstGoesOn), waited);
       }
@@ -332,12 +355,31 @@ class VerifiedWriter {
     return batch;
   }
 
+  /** Resolves when more data is queued, or after `ms`. */
+  #moreDataWithin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#dataWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   #wakeWriters(): void {
     for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
   async #writeNative(bytes: Uint8Array, waited: boolean): Promise<void> {
     this.wroteAny = true;
+    try {
+      await this.#handOver(bytes, waited);
+    } finally {
+      this.#lastWriteEnd = performance.now();
+    }
+  }
+
+  async #handOver(bytes: Uint8Array, waited: boolean): Promise<void> {
     if (bytes.byteLength >= VERIFIABLE_WRITE) {
       for (let attempt = 0; ; attempt++) {
         if (!(await settlesAtOnce(this.#native.write(bytes)))) break;
