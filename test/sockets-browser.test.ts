@@ -225,6 +225,20 @@ describe("browser sockets: verified writes", () => {
     });
   }
 
+  it("delivers 2 MiB of 4 KiB writes made a task apart whole, though the peer reads slower", async () => {
+    const fake = new FakeChromiumSocket({ drainPerTask: 2 * KiB });
+    const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
+    const writer = writable.getWriter();
+    for (let offset = 0; offset < 2 * MiB; offset += 4 * KiB) {
+      await writer.write(pattern(offset, 4 * KiB));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await writer.close();
+    await until(() => fake.deliveredBytes >= 2 * MiB, "all bytes", 20_000);
+    assert.equal(fake.deliveredBytes, 2 * MiB);
+    assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
   it("keeps every byte while the peer stalls, then delivers when it reads again", async () => {
     const fake = new FakeChromiumSocket({ drainPerTask: 0 });
     const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;

@@ -7,7 +7,9 @@
  * dropped write always settles within the same microtask checkpoint, while a write longer than the pipe can
  * never complete without waiting for the network service. So every write this module passes to Chromium is
  * longer than the pipe whenever possible: if it settles at once it was dropped, nothing of it was sent, and it
- * is written again once the pipe has drained. Small writes are batched into such verifiable writes.
+ * is written again once the pipe has drained. Small writes are batched into such verifiable writes; a batch
+ * too short to verify goes out while the pipe is known to have room, or after waiting up to 10 ms for more
+ * data (the one case this cannot guard is described in the doc).
  *
  * Chromium has no half-close either: `writer.close()` sends no FIN, and the connection ends only when both
  * native streams are closed, which throws away whatever still waits in the pipe. This wrapper therefore keeps
