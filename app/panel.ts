@@ -3,7 +3,7 @@
  * DOM methods only (the IWA's Trusted Types policy forbids HTML strings), and redraws throttled to a timer
  * so that a busy server does not spend its time on layout.
  */
-import type { RequestLogEntry, ServerStats } from "./stats.js";
+import type { ErrorEntry, RequestLogEntry, ServerStats } from "./stats.js";
 
 export type ServerState = "starting" | "listening" | "stopping" | "stopped" | "failed";
 
@@ -23,7 +23,8 @@ function element<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
-function clock(time: Date): string {
+function clock(at: Date | number): string {
+  const time = new Date(at);
   return time.toTimeString().slice(0, 8) + "." + String(time.getMilliseconds()).padStart(3, "0");
 }
 
@@ -50,8 +51,10 @@ export class Panel {
     websocketsOpen: element("websocket-open"),
     errorsTotal: element("errors-total"),
   };
-  #rows = new Map<RequestLogEntry, HTMLTableRowElement>();
+  /** The shown rows, top to bottom: the last entries of the log, oldest first. */
+  #rows: HTMLTableRowElement[] = [];
   #redrawScheduled = false;
+  #drawnErrors: { count: number; last: ErrorEntry | undefined } = { count: 0, last: undefined };
 
   constructor(stats: ServerStats, actions: PanelActions) {
     this.#stats = stats;
@@ -101,34 +104,27 @@ export class Panel {
   }
 
   #redrawLog(): void {
-    // Under load the log is a firehose: only its latest rows are worth the DOM work.
-    const log = this.#stats.log;
-    const shown = new Set(log.slice(-maxRenderedRows));
-    let appended = false;
-    for (const entry of this.#stats.takeChangedEntries()) {
-      if (!shown.has(entry)) continue;
-      let row = this.#rows.get(entry);
-      if (!row) {
-        row = this.#log.insertRow();
-        for (const name of ["time", "client", "method", "target", "status", "num bytes", "num ms"]) {
-          row.insertCell().className = name;
-        }
-        this.#rows.set(entry, row);
-        appended = true;
+    // Under load the log is a firehose: only its latest rows are shown, in a fixed set of rows refilled in place
+    // (a cell is written only when its text changed), so that a redraw neither rebuilds rows nor forces a layout.
+    const shownEntries = this.#stats.log.slice(-maxRenderedRows);
+    while (this.#rows.length > shownEntries.length) this.#rows.pop()!.remove();
+    const appended = this.#rows.length < shownEntries.length;
+    while (this.#rows.length < shownEntries.length) {
+      const row = this.#log.insertRow();
+      for (const name of ["time", "client", "method", "target", "status", "num bytes", "num ms"]) {
+        row.insertCell().className = name;
       }
-      fillRow(row, entry);
+      this.#rows.push(row);
     }
-    // Rows are in log order, oldest first: drop those that left the shown window.
-    for (const [entry, row] of this.#rows) {
-      if (shown.has(entry)) break;
-      row.remove();
-      this.#rows.delete(entry);
-    }
+    shownEntries.forEach((entry, index) => fillRow(this.#rows[index]!, entry));
     if (appended && this.#follow.checked) this.#logScroll.scrollTop = this.#logScroll.scrollHeight;
   }
 
   #redrawErrors(): void {
     const errors = this.#stats.errors;
+    // Unchanged since the last redraw (the list only grows at its end, or is trimmed or cleared)?
+    if (errors.length === this.#drawnErrors.count && errors.at(-1) === this.#drawnErrors.last) return;
+    this.#drawnErrors = { count: errors.length, last: errors.at(-1) };
     this.#noErrors.hidden = errors.length > 0;
     this.#errors.replaceChildren(
       ...errors.map(({ time, message }) => {

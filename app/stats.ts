@@ -1,7 +1,8 @@
 /** Live figures of the running server, kept bounded: counters plus the most recent log entries. */
 
 export interface RequestLogEntry {
-  time: Date;
+  /** When the request arrived, in milliseconds since the epoch (a Date per request costs more than a number). */
+  time: number;
   client: string;
   method: string;
   target: string;
@@ -18,6 +19,8 @@ export interface ErrorEntry {
 }
 
 const maxLogEntries = 500;
+/** The log may run this far over its size before it is trimmed: trimming per request would move 500 entries each time. */
+const logSlack = 100;
 const maxErrorEntries = 100;
 
 export class ServerStats {
@@ -29,10 +32,9 @@ export class ServerStats {
   requestsRefused = 0;
   websocketsOpen = 0;
   errorsTotal = 0;
+  /** The most recent requests, oldest first: at least the last 500 (up to 600 between trims). */
   readonly log: RequestLogEntry[] = [];
   readonly errors: ErrorEntry[] = [];
-  /** Log entries added or completed since the panel last took them, so it redraws only those rows. */
-  #changedEntries = new Set<RequestLogEntry>();
   #listeners = new Set<() => void>();
 
   /** Called (at most once per change batch, by the caller's own scheduling) whenever something changed. */
@@ -46,22 +48,8 @@ export class ServerStats {
 
   addLogEntry(entry: RequestLogEntry): void {
     this.log.push(entry);
-    if (this.log.length > maxLogEntries) {
-      for (const dropped of this.log.splice(0, this.log.length - maxLogEntries)) this.#changedEntries.delete(dropped);
-    }
-    this.logEntryChanged(entry);
-  }
-
-  logEntryChanged(entry: RequestLogEntry): void {
-    this.#changedEntries.add(entry);
+    if (this.log.length > maxLogEntries + logSlack) this.log.splice(0, this.log.length - maxLogEntries);
     this.changed();
-  }
-
-  /** The entries changed since the last call, oldest first. */
-  takeChangedEntries(): RequestLogEntry[] {
-    const entries = [...this.#changedEntries];
-    this.#changedEntries.clear();
-    return entries;
   }
 
   addError(message: string): void {
@@ -73,7 +61,6 @@ export class ServerStats {
 
   clearLog(): void {
     this.log.length = 0;
-    this.#changedEntries.clear();
     this.changed();
   }
 

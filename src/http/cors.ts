@@ -29,21 +29,22 @@ function allowedOrigin(options: CorsOptions, origin: string | null): string | un
   return rule.includes(origin) ? origin : undefined;
 }
 
-function originHeaders(options: CorsOptions, request: Request): Headers {
-  const headers = new Headers();
+/** The CORS response fields for `request`'s origin; none when the origin is not allowed. */
+function originFields(options: CorsOptions, request: Request): Array<[string, string]> {
   const origin = allowedOrigin(options, request.headers.get("origin"));
-  if (origin === undefined) return headers;
-  headers.set("access-control-allow-origin", origin);
-  if (origin !== "*") headers.set("vary", "Origin");
-  if (options.credentials) headers.set("access-control-allow-credentials", "true");
-  return headers;
+  if (origin === undefined) return [];
+  const fields: Array<[string, string]> = [["access-control-allow-origin", origin]];
+  if (origin !== "*") fields.push(["vary", "Origin"]);
+  if (options.credentials) fields.push(["access-control-allow-credentials", "true"]);
+  return fields;
 }
 
 /** The answer to a CORS/PNA preflight, or undefined when the request is not one. */
 export function preflightResponse(request: Request, options: CorsOptions = {}): Response | undefined {
   if (request.method !== "OPTIONS" || !request.headers.has("access-control-request-method")) return undefined;
-  const headers = originHeaders(options, request);
-  if (!headers.has("access-control-allow-origin")) return new Response(null, { status: 403 });
+  const fields = originFields(options, request);
+  if (fields.length === 0) return new Response(null, { status: 403 });
+  const headers = new Headers(fields);
   headers.set("access-control-allow-methods", (options.methods ?? DEFAULT_METHODS).join(", "));
   const requested = request.headers.get("access-control-request-headers");
   const allowHeaders = options.allowHeaders?.join(", ") ?? requested;
@@ -58,9 +59,10 @@ export function preflightResponse(request: Request, options: CorsOptions = {}): 
 
 /** Adds the CORS response headers for `request` to `response` (copying it when its headers are immutable). */
 export function withCorsHeaders(request: Request, response: Response, options: CorsOptions = {}): Response {
-  const extra = originHeaders(options, request);
-  if (options.exposeHeaders?.length) extra.set("access-control-expose-headers", options.exposeHeaders.join(", "));
-  if ([...extra].length === 0) return response;
+  // Plain pairs rather than a Headers object: this runs for every response.
+  const extra = originFields(options, request);
+  if (options.exposeHeaders?.length) extra.push(["access-control-expose-headers", options.exposeHeaders.join(", ")]);
+  if (extra.length === 0) return response;
   let target = response;
   try {
     for (const [name, value] of extra) target.headers.append(name, value);
