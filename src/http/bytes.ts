@@ -43,13 +43,8 @@ export function decodeLatin1(bytes: Uint8Array, start = 0, end = bytes.length): 
   return text;
 }
 
-const ENCODER = new TextEncoder();
-const ASCII = /^[\x00-\x7f]*$/;
-
 /** ISO-8859-1 text as bytes; characters above U+00FF cannot appear in HTTP fields. */
 export function encodeLatin1(text: string): Uint8Array {
-  // Nearly always ASCII, which UTF-8 encodes the same, natively.
-  if (ASCII.test(text)) return ENCODER.encode(text);
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

@@ -27,11 +27,39 @@ const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 /** Unread request body the loop will skip to keep a connection alive; beyond it, it closes instead. */
 const MAX_SKIPPED_BODY = 256 * 1024;
 
-const rawTargets = new WeakMap<Request, string>();
+/**
+ * A Request that keeps what only the connection knows, in the object itself (a WeakMap entry or an own
+ * property per request costs more): the request target as sent, and every header field as sent.
+ */
+class ServerRequest extends Request {
+  readonly #target: string;
+  readonly #fields: Array<[string, string]>;
+  #headers: Headers | undefined;
+
+  constructor(url: string, init: RequestInit, target: string, fields: Array<[string, string]>) {
+    super(url, init);
+    this.#target = target;
+    this.#fields = fields;
+  }
+
+  static targetOf(request: Request): string | undefined {
+    return #target in request ? (request as ServerRequest).#target : undefined;
+  }
+
+  // Browsers silently drop "forbidden" request headers (Host, Origin, Upgrade, Connection, Cookie, Sec-WebSocket-*,
+  // Access-Control-Request-*, ...) from a Request; handlers must see every header the client sent.
+  override get headers(): Headers {
+    if (!this.#headers) {
+      const kept = super.headers;
+      this.#headers = this.#fields.some(([name]) => !kept.has(name)) ? new Headers(this.#fields) : kept;
+    }
+    return this.#headers;
+  }
+}
 
 /** The request target as it appeared on the request line (`*` for server-wide OPTIONS). */
 export function requestTarget(request: Request): string | undefined {
-  return rawTargets.get(request);
+  return ServerRequest.targetOf(request);
 }
 
 /** One accepted connection, from its first byte to its close. */
@@ -228,27 +256,24 @@ export class Connection {
     }
     // Web Requests cannot carry a body on GET or HEAD; such a body is read and dropped after the response.
     const carriesBody = !body.finished && method !== "GET" && method !== "HEAD";
-    let request: Request;
     try {
-      request = new Request(url, {
-        method,
-        // The field lines as they are: a Headers built here first would be copied into the Request's own.
-        headers: head.headers,
-        body: carriesBody ? body.toStream() : null,
-        // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
-        duplex: "half",
-      });
+      return new ServerRequest(
+        url,
+        {
+          method,
+          // The field lines as they are: a Headers built here first would be copied into the Request's own.
+          headers: head.headers,
+          body: carriesBody ? body.toStream() : null,
+          // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
+          duplex: "half",
+        },
+        head.target,
+        head.headers,
+      );
     } catch (error) {
       // Origin-form targets are parsed here, by the Request; whatever it cannot hold is the client's fault.
       throw new HttpError(400, `invalid request target '${head.target}': ${error instanceof Error ? error.message : String(error)}`);
     }
-    // Browsers silently drop "forbidden" request headers (Host, Origin, Upgrade, Connection, Cookie, Sec-WebSocket-*,
-    // Access-Control-Request-*, ...) from a Request; handlers must see every header the client sent.
-    if (head.headers.some(([name]) => !request.headers.has(name))) {
-      Object.defineProperty(request, "headers", { value: new Headers(head.headers), enumerable: true });
-    }
-    rawTargets.set(request, head.target);
-    return request;
   }
 
   /** Answers a refused request and lets the connection close. */
