@@ -118,14 +118,15 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
 
   it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
     const profile = join(scratch, "kept-profile");
-    const args = ["--port", "44903", "--profile", profile, "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
-    for (const run of ["first", "second"]) {
+    // A fresh app port per run: Chromium may refuse to listen again at once on a port it just closed.
+    for (const [run, port] of [["first", "44906"], ["second", "44907"]] as const) {
+      const args = ["--port", port, "--profile", profile, "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
       const started = startCli(args);
       running.push(started);
       await waitForServing(started, 60_000);
       assert.doesNotMatch(started.stderr(), /Generated a signing key/);
       if (run === "second") assert.match(started.stdout(), /installed via .*\(the install kept in the profile\)/);
-      assert.equal((await curl(["http://127.0.0.1:44903/hello"])).stdout.toString(), "Hello, world!");
+      assert.equal((await curl([`http://127.0.0.1:${port}/hello`])).stdout.toString(), "Hello, world!");
       assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
       assert.deepEqual(processesMentioning(profile), []);
       assert.ok((await readdir(profile)).length > 0, "the kept profile is empty");
