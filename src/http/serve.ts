@@ -13,7 +13,9 @@ export interface ServeInfo extends ConnectionInfo {
 
 export type FetchHandler = (request: Request, info: ServeInfo) => Response | undefined | Promise<Response | undefined>;
 
-export interface ServeOptions extends Partial<Limits>, Pick<ListenOptions, "backlog" | "noDelay" | "keepAliveDelay" | "ipv6Only"> {
+export interface ServeOptions
+  extends Partial<Limits>,
+    Pick<ListenOptions, "backlog" | "noDelay" | "keepAliveDelay" | "ipv6Only" | "lingerMs"> {
   fetch: FetchHandler;
   /** Bun-style WebSocket handlers; enables `server.upgrade()` and `server.publish()`. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each server picks its own `ws.data` type
@@ -152,6 +154,7 @@ export function serve(options: ServeOptions): Server {
       noDelay: options.noDelay,
       keepAliveDelay: options.keepAliveDelay,
       ipv6Only: options.ipv6Only,
+      lingerMs: options.lingerMs,
     });
     const opened = await serverSocket.opened;
     port = opened.localPort;

@@ -49,13 +49,8 @@ const DEFAULT_LINGER_MS = 5_000;
 /** Bytes read and discarded while lingering before giving up on a graceful close. */
 const LINGER_DISCARD_LIMIT = 1024 * 1024;
 
-export interface BrowserListenOptions extends ListenOptions {
-  /** Milliseconds to wait for the peer's FIN after the handler closed the socket (default 5000). */
-  lingerMs?: number;
-}
-
 /** `new TCPServerSocket(localAddress, options)` whose accepted sockets deliver every byte written, in order. */
-export function createBrowserServerSocket(localAddress: string, options: BrowserListenOptions): TCPServerSocket {
+export function createBrowserServerSocket(localAddress: string, options: ListenOptions): TCPServerSocket {
   const Native = globalThis.TCPServerSocket;
   if (!Native) throw new Error("TCPServerSocket is not available: Direct Sockets exist only inside an Isolated Web App");
   const { localPort, backlog, ipv6Only } = options;

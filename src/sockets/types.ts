@@ -81,7 +81,13 @@ export interface UDPSocket {
 }
 
 /** Options accepted by `listen()`: the server options plus those applied to every accepted socket. */
-export interface ListenOptions extends TCPServerSocketOptions, Pick<TCPSocketOptions, "noDelay" | "keepAliveDelay"> {}
+export interface ListenOptions extends TCPServerSocketOptions, Pick<TCPSocketOptions, "noDelay" | "keepAliveDelay"> {
+  /**
+   * Browser only: milliseconds an accepted socket waits for the peer's FIN after it was closed, before Chromium
+   * releases it (releasing discards unsent bytes; see docs/chromium-direct-sockets.md). Default 5000.
+   */
+  lingerMs?: number;
+}
 
 /** What an adapter module exports: a factory with the `new TCPServerSocket(localAddress, options)` signature. */
 export type ServerSocketFactory = (localAddress: string, options: ListenOptions) => TCPServerSocket;
