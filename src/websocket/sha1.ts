@@ -6,6 +6,8 @@
  * accept header is computed here; the tests check it against `crypto.subtle`.
  */
 
+import { decodeLatin1 } from "../http/bytes.js";
+
 const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 export function sha1(message: Uint8Array): Uint8Array {
@@ -52,13 +54,7 @@ export function sha1(message: Uint8Array): Uint8Array {
   return digest;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 /** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 section 4.2.2). */
 export function acceptKey(key: string): string {
-  return toBase64(sha1(new TextEncoder().encode(key + HANDSHAKE_GUID)));
+  return btoa(decodeLatin1(sha1(new TextEncoder().encode(key + HANDSHAKE_GUID))));
 }
