@@ -194,5 +194,30 @@ describe("serve()", { timeout: 60_000 }, () => {
       await withTimeout(server.close(), 5_000, "close");
       await withTimeout(server.finished, 5_000, "finished");
     });
+
+    it("close(true) drops connections whose responses never end, where shutdown() would wait forever", async () => {
+      const encoder = new TextEncoder();
+      const endless = () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull: (controller) => new Promise<void>((resolve) => setTimeout(() => resolve(controller.enqueue(encoder.encode("tick\n"))), 20)),
+          }),
+        );
+      const server = await startServer(endless);
+      const client = await RawClient.connect(server.port);
+      try {
+        await client.write("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        await client.until(() => (client.received.includes("tick") ? true : undefined), "the endless response to start", 5_000);
+        let finished = false;
+        void server.shutdown().then(() => (finished = true));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(finished, false, "a graceful shutdown waits for the endless response");
+        await withTimeout(server.close(true), 5_000, "close(true)");
+        await withTimeout(client.serverClosed(), 5_000, "the client to see the connection close");
+        assert.equal(server.stats.connections, 0);
+      } finally {
+        client.destroy();
+      }
+    });
   });
 });

@@ -18,10 +18,13 @@ export default async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`browser-httpd demo app listening on ${server.url}\n`);
+  let signals = 0;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      process.stdout.write("shutting down…\n");
-      shutdown.abort();
+    process.on(signal, () => {
+      if (++signals === 1) {
+        process.stdout.write("shutting down: finishing requests in flight (Ctrl-C again to drop them)…\n");
+        shutdown.abort();
+      } else void server.close(true);
     });
   }
   await server.finished;

@@ -110,6 +110,12 @@ export class Connection {
     if (this.idle) this.input?.cancel("server shutting down");
   }
 
+  /** Drops the connection at once, mid-request or not (a forced close of the server). */
+  abort(): void {
+    this.input?.cancel("server closed");
+    this.writer?.abort("server closed").catch(() => {});
+  }
+
   private async serveRequests(): Promise<void> {
     let keepAlive = true;
     while (keepAlive && !this.host.draining) {

@@ -58,8 +58,11 @@ export interface Server {
   readonly finished: Promise<void>;
   /** Stops accepting, lets in-flight requests finish, closes idle connections. */
   shutdown(): Promise<void>;
-  /** Bun's/srvx's name for the same. */
-  close(): Promise<void>;
+  /**
+   * Bun's/srvx's name for `shutdown()`; with `closeActiveConnections` it drops every connection and WebSocket
+   * at once instead of waiting for in-flight responses (a response that streams forever never finishes).
+   */
+  close(closeActiveConnections?: boolean): Promise<void>;
   /** The client address of a request this server received. */
   requestIP(request: Request): { address: string; port: number } | undefined;
   /** Bun's `server.upgrade`: accepts a WebSocket handshake (needs the `websocket` option); false when invalid. */
@@ -164,17 +167,33 @@ export function serve(options: ServeOptions): Server {
   }
 
   let shuttingDown: Promise<void> | undefined;
+  let forceClose!: () => void;
+  const forced = new Promise<void>((resolve) => (forceClose = resolve));
   const shutdown = () => {
     shuttingDown ??= (async () => {
       draining = true;
       await ready.catch(() => {});
       await serverSocket?.close().catch(() => {});
       for (const connection of connections) connection.closeIfIdle();
-      await hub?.closeAll(1001, "server shutting down");
-      while (runs.size) await Promise.all(runs);
+      await Promise.race([hub?.closeAll(1001, "server shutting down"), forced]);
+      // A forced close does not wait for handlers that never finish.
+      await Promise.race([(async () => {
+        while (runs.size) await Promise.all(runs);
+      })(), forced]);
       finish();
     })();
     return shuttingDown;
+  };
+  const close = (closeActiveConnections = false) => {
+    if (closeActiveConnections) {
+      draining = true;
+      for (const connection of connections) connection.abort();
+      connections.clear();
+      stats.connections = 0;
+      hub?.terminateAll();
+      forceClose();
+    }
+    return shutdown();
   };
   options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
 
@@ -194,7 +213,7 @@ export function serve(options: ServeOptions): Server {
     ready: () => ready,
     finished,
     shutdown,
-    close: shutdown,
+    close,
     upgrade(request, upgradeOptions) {
       if (!hub) throw new TypeError("server.upgrade() needs the `websocket` option of serve()");
       return hub.upgrade(request, upgradeOptions);

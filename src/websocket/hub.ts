@@ -124,4 +124,9 @@ export class WebSocketHub<T = undefined> implements TopicRegistry {
     });
     await Promise.all(closing);
   }
+
+  /** Drops every connection at once, without a closing handshake (forced shutdown). */
+  terminateAll(): void {
+    for (const ws of this.peers) ws.terminate();
+  }
 }
