@@ -242,15 +242,15 @@ export class Connection {
   private buildRequest(head: RequestHead, body: RequestBody): Request {
     let host: string | undefined;
     let hosts = 0;
-    let expectation: string | undefined;
     for (const [name, value] of head.headers) {
       if (name === "host") {
         host = value;
         hosts++;
-      } else if (name === "expect") expectation = expectation === undefined ? value : `${expectation}, ${value}`;
+      }
     }
     if (head.version === "1.1" && hosts === 0) throw new HttpError(400, "missing Host header");
     if (hosts > 1) throw new HttpError(400, "more than one Host header");
+    const expectation = headerValue(head, "expect");
     if (expectation !== undefined && expectation.toLowerCase() !== "100-continue") {
       throw new HttpError(417, `expectation '${expectation}' is not supported`);
     }
