@@ -13,6 +13,20 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The pieces joined into one array (the piece itself when there is only one). */
+export function concatAll(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    result.set(piece, offset);
+    offset += piece.length;
+  }
+  return result;
+}
+
 /** Index of the first CRLF at or after `from`, or -1. */
 export function indexOfCrlf(bytes: Uint8Array, from = 0): number {
   let i = bytes.indexOf(LF, from + 1);

@@ -4,6 +4,7 @@
  * are thin facades over this class.
  */
 
+import { concatAll } from "../http/bytes.js";
 import type { UpgradedConnection } from "../http/upgrade.js";
 import type { DeflateParameters } from "./extensions.js";
 import { deflateMessage } from "./deflate.js";
@@ -11,7 +12,6 @@ import {
   CloseCode,
   Opcode,
   ProtocolError,
-  concat,
   encodeClosePayload,
   encodeFrame,
   encodeTextFrame,
@@ -394,7 +394,7 @@ export class WebSocketConnection {
     let group: Uint8Array[] = [];
     let groupSize = 0;
     const flushGroup = () => {
-      if (group.length) this.write(concat(group), groupSize);
+      if (group.length) this.write(concatAll(group), groupSize);
       group = [];
       groupSize = 0;
     };

@@ -7,7 +7,8 @@
  * the decompressor sees a complete stream.
  */
 
-import { CloseCode, ProtocolError, concat } from "./frames.js";
+import { concatAll } from "../http/bytes.js";
+import { CloseCode, ProtocolError } from "./frames.js";
 import { toSyncFlushPayload } from "./deflate-tail.js";
 
 /** Ends a sync-flushed message (00 00 ff ff) and then the stream (a final, empty stored block). */
@@ -27,7 +28,7 @@ async function readAll(readable: ReadableStream<Uint8Array>, limit: number): Pro
     }
     chunks.push(value);
   }
-  return concat(chunks);
+  return concatAll(chunks);
 }
 
 /** Writes the pieces in the background, so a full readable side never stalls the writer. */

@@ -128,20 +128,6 @@ export class ProtocolError extends Error {
   }
 }
 
-/** The pieces joined into one array (the piece itself when there is only one). */
-export function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    result.set(piece, offset);
-    offset += piece.length;
-  }
-  return result;
-}
-
 /** Binary message data accepted by the send methods. */
 export type BinaryData = ArrayBufferLike | ArrayBufferView;
 
