@@ -7,14 +7,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { launchTestApp, openForeignPage, type ForeignPage, type TestApp } from "./fixtures/iwa/harness.js";
 
-const port = 44901;
+/** The app's port, free when the suite started. */
+let port: number;
 
 describe("browser clients of the server inside Chromium", { timeout: 180_000 }, () => {
   let app: TestApp;
   let page: ForeignPage;
 
   before(async () => {
-    app = await launchTestApp(port);
+    app = await launchTestApp();
+    port = app.port;
     page = await openForeignPage(app);
   });
   after(async () => {

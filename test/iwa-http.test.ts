@@ -12,10 +12,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { launchApp } from "../launcher/iwa.js";
+import { freePort } from "./fixtures/iwa/free-port.js";
 import { curl, launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
 import { decodePng } from "./fixtures/iwa/png.js";
 
-const port = 44900;
+/** The app's port, free when the suite started. */
+let port: number;
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
 function pattern(length: number, from = 0): Buffer {
@@ -60,7 +62,8 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
 
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), "browser-httpd-iwa-http-"));
-    app = await launchTestApp(port);
+    app = await launchTestApp();
+    port = app.port;
   });
   after(async () => {
     await app?.dispose();
@@ -68,7 +71,7 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
   });
 
   it("listens where it says, on the port it was given", () => {
-    assert.equal(app.url, `http://127.0.0.1:${port}/`);
+    assert.equal(app.url, `http://127.0.0.1:${app.requestedPort}/`);
     assert.equal(app.installMode, "dev-proxy");
     assert.match(app.appOrigin, /^isolated-app:\/\/[a-z2-7]{56}$/);
   });
@@ -152,7 +155,7 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
   });
 
   it("stops from its panel, restarts on another port, and remembers that port", async () => {
-    const otherPort = 44910;
+    const otherPort = await freePort();
     const settled = () => app.evaluateInApp<{ state: string; url?: string }>("browserHttpd.settled()");
     await app.evaluateInApp("document.getElementById('stop').click()");
     assert.equal((await settled()).state, "stopped");

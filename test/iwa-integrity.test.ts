@@ -9,7 +9,8 @@ import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
 
-const port = 44902;
+/** The app's port, free when the suite started. */
+let port: number;
 const MiB = 1024 * 1024;
 /** A transfer with no progress for this long has lost bytes (or hung): fail rather than wait. */
 const idleTimeoutMs = 20_000;
@@ -93,7 +94,8 @@ describe("large transfers through the server inside Chromium", { timeout: 600_00
   let app: TestApp;
 
   before(async () => {
-    app = await launchTestApp(port);
+    app = await launchTestApp();
+    port = app.port;
   });
   after(async () => {
     await app?.dispose();

@@ -6,13 +6,14 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { locateChromium } from "../launcher/find-chromium.js";
 import { startIwa } from "../launcher/start-iwa.js";
+import { freePort } from "./fixtures/iwa/free-port.js";
 import { curl } from "./fixtures/iwa/harness.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -91,20 +92,21 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
   it("serves, then on Ctrl-C closes Chromium and removes its temporary profile", async () => {
     const temp = join(scratch, "tmp-sigint");
     await mkdir(temp);
+    const port = await freePort();
     const started = startCli(
-      ["--port", "44903", "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")],
+      ["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")],
       { TMPDIR: temp },
     );
     running.push(started);
     await waitForServing(started, 60_000);
     const out = started.stdout();
-    assert.match(out, /URL {12}http:\/\/127\.0\.0\.1:44903\//);
+    assert.ok(out.includes(`URL            http://127.0.0.1:${port}/`), out);
     assert.match(out, /installed via +dev-mode proxy http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /Web Bundle ID +[a-z2-7]{56}\n/);
     assert.match(out, /Chromium +\S*Chrome\/\d+\./);
     assert.match(started.stderr(), /Generated a signing key/);
 
-    const hello = await curl(["http://127.0.0.1:44903/hello"]);
+    const hello = await curl([`http://127.0.0.1:${port}/hello`]);
     assert.equal(hello.stdout.toString(), "Hello, world!");
     const [profile] = await readdir(temp);
     assert.match(profile ?? "", /^browser-httpd-profile-/);
@@ -113,14 +115,15 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.equal(await stopWithin(started, "SIGINT", 20_000), 0, started.stderr());
     assert.deepEqual(processesMentioning(temp), [], "processes left behind");
     assert.deepEqual(await readdir(temp), [], "temporary profile left behind");
-    assert.equal((await curl(["http://127.0.0.1:44903/hello"], 5000)).status, 7, "port still answers");
+    assert.equal((await curl([`http://127.0.0.1:${port}/hello`], 5000)).status, 7, "port still answers");
   });
 
   it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
     const profile = join(scratch, "kept-profile");
     // A fresh app port per run: Chromium may refuse to listen again at once on a port it just closed.
-    for (const [run, port] of [["first", "44906"], ["second", "44907"]] as const) {
-      const args = ["--port", port, "--profile", profile, "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
+    for (const run of ["first", "second"]) {
+      const port = await freePort();
+      const args = ["--port", String(port), "--profile", profile, "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
       const started = startCli(args);
       running.push(started);
       await waitForServing(started, 60_000);
@@ -135,12 +138,13 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
 
   it("refuses a port in use, saying so before starting Chromium", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(44904, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as AddressInfo).port;
     try {
-      const started = startCli(["--port", "44904", "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")]);
+      const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")]);
       running.push(started);
       assert.equal(await exitWithin(started, 60_000), 1);
-      assert.match(started.stderr(), /port 44904 on 127\.0\.0\.1 is already in use.*--port/s);
+      assert.match(started.stderr(), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port`, "s"));
       assert.doesNotMatch(started.stderr(), /Started .*Chrome/);
     } finally {
       blocker.close();
@@ -148,7 +152,7 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
   });
 
   it("explains a missing browser", async () => {
-    const started = startCli(["--chrome", join(scratch, "no-such-chrome"), "--port", "44905"]);
+    const started = startCli(["--chrome", join(scratch, "no-such-chrome"), "--port", String(await freePort())]);
     running.push(started);
     assert.equal(await exitWithin(started, 60_000), 1);
     assert.match(started.stderr(), /--chrome .*no-such-chrome is not an executable file/);
@@ -156,7 +160,7 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
 
   it("says plainly when Chromium will not install the signed bundle itself", async () => {
     const started = startCli([
-      "--install", "signed", "--port", "44905",
+      "--install", "signed", "--port", String(await freePort()),
       "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn"),
     ]);
     running.push(started);
@@ -187,7 +191,7 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
       ],
     ]);
     await assert.rejects(
-      startIwa({ executable: locateChromium()!, headless: true, install: { mode: "dev-proxy", responses }, port: 44905 }),
+      startIwa({ executable: locateChromium()!, headless: true, install: { mode: "dev-proxy", responses }, port: await freePort() }),
       /Chromium refused to install the app from http:\/\/127\.0\.0\.1:\d+: .*suitable icon/,
     );
   });
