@@ -6,7 +6,7 @@ import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
-import { type ConnectionInfo, recordedUpgrade, takeOverOf } from "./upgrade.js";
+import { type ConnectionInfo, recordedUpgrade, takeOverOf, upgradeHeaders } from "./upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 
 /** What the connection loop needs from the server. */
@@ -130,7 +130,7 @@ export class Connection {
         if (!response) throw new HttpError(500, "the handler returned no Response");
         const takeOver = takeOverOf(response);
         if (takeOver) {
-          await this.writer.write(serializeHead(101, response.headers));
+          await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
           this.upgraded = true;
           takeOver({
             head: this.input.detach(),

@@ -2,10 +2,12 @@
  * Connection takeover: how a protocol upgrade (WebSocket) leaves the HTTP loop.
  *
  * A handler returns a Response marked with `markUpgrade()` (or, Bun-style, calls `server.upgrade(request)`
- * which records such a Response for the request with `recordUpgrade()`). The connection loop then writes
- * `101 Switching Protocols` with that Response's headers instead of its status, stops parsing HTTP on the
- * connection, and passes the socket to the takeover function.
+ * which records such a Response for the request with `recordUpgrade()`). The connection loop then waits for
+ * the Response's headers to be complete (`upgradeHeaders()`), writes `101 Switching Protocols` with them
+ * instead of its status, stops parsing HTTP on the connection, and passes the socket to the takeover function.
  */
+
+import { HttpError } from "./errors.js";
 
 /** Address details of one connection, given to handlers as `info`. */
 export interface ConnectionInfo {
@@ -30,18 +32,41 @@ export interface UpgradedConnection {
 
 export type TakeOver = (connection: UpgradedConnection) => void;
 
-const takeovers = new WeakMap<Response, TakeOver>();
+interface Upgrade {
+  takeOver: TakeOver;
+  /** Settles once the Response's headers are complete. */
+  headersComplete: Promise<void> | undefined;
+}
+
+const upgrades = new WeakMap<Response, Upgrade>();
 const upgradesByRequest = new WeakMap<Request, Response>();
 
-/** A Response that switches protocols: its headers go out with status 101, then `takeOver` owns the socket. */
-export function markUpgrade(headers: HeadersInit, takeOver: TakeOver): Response {
+/**
+ * A Response that switches protocols: its headers go out with status 101, then `takeOver` owns the socket.
+ * `completeHeaders`, started at once, adds headers that take asynchronous work (the WebSocket accept hash);
+ * the 101 is written after it resolves, and a 500 instead if it rejects.
+ */
+export function markUpgrade(headers: HeadersInit, takeOver: TakeOver, completeHeaders?: (headers: Headers) => Promise<void>): Response {
   const response = new Response(null, { status: 200, headers });
-  takeovers.set(response, takeOver);
+  const headersComplete = completeHeaders?.(response.headers);
+  // A Response that is never served must not leave an unhandled rejection behind; the loop still sees the failure.
+  headersComplete?.catch(() => {});
+  upgrades.set(response, { takeOver, headersComplete });
   return response;
 }
 
 export function takeOverOf(response: Response): TakeOver | undefined {
-  return takeovers.get(response);
+  return upgrades.get(response)?.takeOver;
+}
+
+/** The headers for the 101 of a `markUpgrade()` Response, once complete; an HttpError 500 when completing them failed. */
+export async function upgradeHeaders(response: Response): Promise<Headers> {
+  try {
+    await upgrades.get(response)?.headersComplete;
+  } catch (error) {
+    throw new HttpError(500, `the upgrade response could not be completed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return response.headers;
 }
 
 /** Bun-style `server.upgrade(request)`: the handler may then return nothing. */
