@@ -5,7 +5,6 @@ import WebSocket from "ws";
 import { WebSocket as UndiciWebSocket } from "undici";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
 import { upgradeWebSocket, upgradeWebSocketStream, type ServerWebSocket } from "../src/websocket/index.js";
-import { acceptKey } from "../src/websocket/sha1.js";
 
 const SIZES = [0, 125, 126, 65535, 65536, 16 * 1024 * 1024];
 const WAIT_MS = 20_000;
@@ -46,13 +45,6 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
 function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return withTimeout(new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))), "ws close");
 }
-
-test("the accept value matches crypto.subtle's SHA-1", async () => {
-  for (const key of ["dGhlIHNhbXBsZSBub25jZQ==", "AQIDBAUGBwgJCgsMDQ4PEA==", "x3JJHMbDL1EzLkh9GBhXDw=="]) {
-    const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
-    assert.equal(acceptKey(key), Buffer.from(digest).toString("base64"));
-  }
-});
 
 for (const perMessageDeflate of [false, true]) {
   test(`ws client${perMessageDeflate ? " with permessage-deflate" : ""}: echo of boundary sizes, text and binary`, async () => {

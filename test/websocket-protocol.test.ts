@@ -6,8 +6,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { deflateRawSync, inflateRawSync, constants } from "node:zlib";
+import { createHash } from "node:crypto";
 import { RawClient, closePayload, encodeClientFrame } from "./fixtures/websocket/raw-client.js";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
+import { upgradeWebSocket, upgradeWebSocketStream } from "../src/websocket/index.js";
 
 let echo: TestServer;
 before(async () => {
@@ -16,6 +18,12 @@ before(async () => {
 after(async () => {
   await echo.stop();
 });
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), 10_000)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 async function expectClose(client: RawClient, code: number): Promise<void> {
   try {
@@ -31,6 +39,45 @@ test("handshake: 101 with the RFC 6455 accept value", async () => {
   assert.equal(client.status, 101);
   assert.equal(client.header("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   assert.match(client.header("upgrade") ?? "", /websocket/i);
+  client.send(0x8, closePayload(1000));
+  await expectClose(client, 1000);
+});
+
+test("handshake: the accept header is base64(SHA-1(key + GUID)) in the Bun, Deno and stream styles", async () => {
+  const server = await startServer({}, (request, bunStyle) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/deno") return upgradeWebSocket(request).response;
+    if (path === "/stream") return upgradeWebSocketStream(request).response;
+    return bunStyle.upgrade(request) ? undefined : new Response("not an upgrade", { status: 400 });
+  });
+  try {
+    for (const path of ["/bun", "/deno", "/stream"]) {
+      for (const key of ["AQIDBAUGBwgJCgsMDQ4PEA==", "x3JJHMbDL1EzLkh9GBhXDw==", "/////////////////////w=="]) {
+        const expected = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+        const client = await RawClient.connect(server.port, path, { "Sec-WebSocket-Key": key });
+        assert.equal(client.status, 101, `${path} ${key}`);
+        assert.equal(client.header("sec-websocket-accept"), expected, `${path} ${key}`);
+        client.destroy();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test("handshake: a failing SHA-1 digest gives a 500 and a closed connection, and the server keeps serving", async (t) => {
+  const digest = t.mock.method(crypto.subtle, "digest", () => Promise.reject(new Error("no SHA-1 here")));
+  const failed = await RawClient.connect(echo.port, "/ws");
+  try {
+    assert.equal(failed.status, 500);
+    assert.equal(failed.header("connection"), "close");
+    await withTimeout(failed.closed, "connection closed after the 500");
+  } finally {
+    failed.destroy();
+  }
+  digest.mock.restore();
+  const client = await RawClient.connect(echo.port, "/ws");
+  assert.equal(client.status, 101);
   client.send(0x8, closePayload(1000));
   await expectClose(client, 1000);
 });

@@ -1,6 +1,7 @@
-/** The opening handshake, server side (RFC 6455 section 4.2): request validation and the 101 response headers. */
+/** The opening handshake, server side (RFC 6455 section 4.2): request validation and the 101 response. */
 
-import { acceptKey } from "./sha1.js";
+import { decodeLatin1 } from "../http/bytes.js";
+import { markUpgrade, type TakeOver } from "../http/upgrade.js";
 import { negotiatePerMessageDeflate, type DeflateParameters, type PerMessageDeflateOptions } from "./extensions.js";
 
 export interface HandshakeOptions {
@@ -13,8 +14,21 @@ export interface HandshakeOptions {
 }
 
 export type HandshakeResult =
-  | { ok: true; headers: Headers; protocol: string; extensions: string; deflate: DeflateParameters | undefined }
+  | {
+      ok: true;
+      /** The 101 response's headers except Sec-WebSocket-Accept, which `acceptKey(key)` computes asynchronously. */
+      headers: Headers;
+      /** The client's Sec-WebSocket-Key. */
+      key: string;
+      protocol: string;
+      extensions: string;
+      deflate: DeflateParameters | undefined;
+    }
   | { ok: false; status: number; message: string; headers: Headers };
+
+export type AcceptedHandshake = Extract<HandshakeResult, { ok: true }>;
+
+const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 function tokens(value: string | null): string[] {
   return (value ?? "").split(",").map((token) => token.trim().toLowerCase()).filter(Boolean);
@@ -26,7 +40,7 @@ function reject(status: number, message: string, headers: HeadersInit = {}): Han
   return { ok: false, status, message, headers: new Headers(headers) };
 }
 
-/** Validates a WebSocket upgrade request; on success gives the headers for the 101 response. */
+/** Validates a WebSocket upgrade request; on success gives the headers for the 101 response (but the accept value). */
 export function acceptHandshake(request: Request, options: HandshakeOptions = {}, extraHeaders?: HeadersInit): HandshakeResult {
   if (request.method !== "GET") return reject(405, "WebSocket upgrades must use GET", { allow: "GET" });
   const headers = request.headers;
@@ -45,7 +59,6 @@ export function acceptHandshake(request: Request, options: HandshakeOptions = {}
   const response = new Headers(extraHeaders);
   response.set("upgrade", "websocket");
   response.set("connection", "Upgrade");
-  response.set("sec-websocket-accept", acceptKey(key));
 
   let protocol = response.get("sec-websocket-protocol") ?? "";
   const offered = (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
@@ -73,7 +86,23 @@ export function acceptHandshake(request: Request, options: HandshakeOptions = {}
       response.set("sec-websocket-extensions", extensions);
     }
   }
-  return { ok: true, headers: response, protocol, extensions, deflate };
+  return { ok: true, headers: response, key, protocol, extensions, deflate };
+}
+
+/** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 section 4.2.2). */
+export async function acceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + HANDSHAKE_GUID));
+  return btoa(decodeLatin1(new Uint8Array(digest)));
+}
+
+/**
+ * The 101 response for an accepted handshake. Its Sec-WebSocket-Accept header is added when the digest
+ * resolves, before the server writes the response (the server answers 500 if the digest fails).
+ */
+export function upgradeResponse(handshake: AcceptedHandshake, takeOver: TakeOver): Response {
+  return markUpgrade(handshake.headers, takeOver, async (headers) => {
+    headers.set("sec-websocket-accept", await acceptKey(handshake.key));
+  });
 }
 
 /** The HTTP response for a refused upgrade. */

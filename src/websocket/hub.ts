@@ -1,10 +1,10 @@
 /** The Bun-style server side: upgrades requests to `ServerWebSocket`s and routes pub/sub messages. */
 
-import { markUpgrade, recordUpgrade } from "../http/upgrade.js";
+import { recordUpgrade } from "../http/upgrade.js";
 import { WebSocketConnection, type ConnectionSettings } from "./connection.js";
 import { deflateMessage } from "./deflate.js";
 import { Opcode, ProtocolError, encodeFrame, encodeTextFrame, payloadOffset, toBytes, type BinaryData } from "./frames.js";
-import { acceptHandshake } from "./handshake.js";
+import { acceptHandshake, upgradeResponse } from "./handshake.js";
 import { connectionSettings, type WebSocketHandler } from "./handler.js";
 import { ServerWebSocket, type TopicRegistry } from "./server-websocket.js";
 
@@ -63,7 +63,7 @@ export class WebSocketHub<T = undefined> implements TopicRegistry {
       },
     );
     ws = new ServerWebSocket(connection, this, options.data as T, handshake.protocol, handshake.extensions, handler.publishToSelf ?? false);
-    const response = markUpgrade(handshake.headers, (upgraded) => {
+    const response = upgradeResponse(handshake, (upgraded) => {
       this.peers.add(ws);
       connection.attach(upgraded);
     });

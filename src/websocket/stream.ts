@@ -30,7 +30,10 @@ export interface ServerWebSocketStream {
 /** Messages buffered for the reader before reading from the peer pauses. */
 const READABLE_HIGH_WATER_MARK = 16;
 
-/** Like `upgradeWebSocket`, with streams; throws a TypeError when the request is not a valid upgrade. */
+/**
+ * Like `upgradeWebSocket`, with streams (and the same late `sec-websocket-accept` header); throws a TypeError
+ * when the request is not a valid upgrade.
+ */
 export function upgradeWebSocketStream(
   request: Request,
   options: UpgradeWebSocketOptions = {},

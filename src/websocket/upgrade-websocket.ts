@@ -1,8 +1,7 @@
 /** Deno's `upgradeWebSocket(request)`: a WebSocket-like object for the server side of one connection. */
 
-import { markUpgrade } from "../http/upgrade.js";
 import { ReadyState, WebSocketConnection, type ConnectionEvents } from "./connection.js";
-import { acceptHandshake, type HandshakeResult } from "./handshake.js";
+import { acceptHandshake, upgradeResponse, type AcceptedHandshake } from "./handshake.js";
 import { connectionSettings, type WebSocketSettings } from "./handler.js";
 import type { BinaryData } from "./frames.js";
 
@@ -91,17 +90,19 @@ export function upgradeConnection(
   request: Request,
   options: UpgradeWebSocketOptions,
   events: ConnectionEvents,
-): { connection: WebSocketConnection; response: Response; handshake: Extract<HandshakeResult, { ok: true }> } {
+): { connection: WebSocketConnection; response: Response; handshake: AcceptedHandshake } {
   const headers = options.protocol ? { "sec-websocket-protocol": options.protocol } : undefined;
   const handshake = acceptHandshake(request, options, headers);
   if (!handshake.ok) throw new TypeError(`not a valid WebSocket upgrade: ${handshake.message}`);
   const connection = new WebSocketConnection({ ...connectionSettings(options), deflate: handshake.deflate }, events);
-  const response = markUpgrade(handshake.headers, (upgraded) => connection.attach(upgraded));
+  const response = upgradeResponse(handshake, (upgraded) => connection.attach(upgraded));
   return { connection, response, handshake };
 }
 
 /**
  * Validates a WebSocket upgrade request and returns the 101 response to answer it with, plus the socket.
+ * The response's `sec-websocket-accept` header is missing at first: it is filled in (from an asynchronous
+ * SHA-1 digest) before the server writes the response.
  * Throws a TypeError when the request is not a valid WebSocket upgrade.
  */
 export function upgradeWebSocket(
