@@ -40,7 +40,7 @@ function reject(status: number, message: string, headers: HeadersInit = {}): Han
   return { ok: false, status, message, headers: new Headers(headers) };
 }
 
-/** Validates a WebSocket upgrade request; on success gives the headers for the 101 response (but the accept value). */
+/** Validates a WebSocket upgrade request; on success gives the headers for the 101 response except the accept value. */
 export function acceptHandshake(request: Request, options: HandshakeOptions = {}, extraHeaders?: HeadersInit): HandshakeResult {
   if (request.method !== "GET") return reject(405, "WebSocket upgrades must use GET", { allow: "GET" });
   const headers = request.headers;
