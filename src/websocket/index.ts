@@ -17,7 +17,14 @@ export {
   type WebSocketStreamOpenInfo,
   type WebSocketStreamCloseInfo,
 } from "./stream.js";
-export { acceptHandshake, rejectionResponse, type HandshakeOptions, type HandshakeResult } from "./handshake.js";
+export {
+  acceptHandshake,
+  acceptKey,
+  rejectionResponse,
+  type AcceptedHandshake,
+  type HandshakeOptions,
+  type HandshakeResult,
+} from "./handshake.js";
 export type { PerMessageDeflateOptions } from "./extensions.js";
 export { CloseCode, type BinaryData } from "./frames.js";
 export { ReadyState, SendStatus } from "./connection.js";
