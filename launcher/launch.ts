@@ -2,11 +2,12 @@
  * `browser-httpd start` as a function: build and sign the app, find Chromium, install and launch the IWA,
  * and hand back the running app (tests drive it the same way the CLI does).
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { loadOrCreateSigningKey, readSignedBundle, signApp } from "./app-bundle.js";
 import { packageRoot, stageApp } from "./build-app.js";
 import { findOrInstallChromium } from "./find-chromium.js";
 import { AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
+import { removeAbandonedProfiles } from "./temporary-profile.js";
 
 export const defaultAppPort = 44818;
 export const defaultKeyPath = join(packageRoot, ".keys", "iwa-signing-key.pem");
@@ -67,6 +68,13 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
       `port ${expectedPort} on 127.0.0.1 is already in use (another browser-httpd?). ` +
         "Stop what listens there, or pass --port with another port.",
     );
+  }
+
+  // Runs killed outright (SIGKILL) leave their temporary profile; whatever nothing uses any more goes now.
+  const abandoned = await removeAbandonedProfiles();
+  if (abandoned.length > 0) {
+    const folders = abandoned.length === 1 ? "1 temporary profile" : `${abandoned.length} temporary profiles`;
+    log(`Removed ${folders} that runs killed before cleaning up left in ${dirname(abandoned[0]!)}.`);
   }
 
   const chromiumPath = findOrInstallChromium({ explicitPath: options.chromePath, log });

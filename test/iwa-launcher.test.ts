@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { locateChromium } from "../launcher/find-chromium.js";
 import { startIwa } from "../launcher/start-iwa.js";
+import { createTemporaryProfile } from "../launcher/temporary-profile.js";
 import { freePort } from "./fixtures/iwa/free-port.js";
 import { curl } from "./fixtures/iwa/harness.js";
 
@@ -54,6 +55,28 @@ async function waitForServing(started: StartedCli, timeoutMs: number): Promise<v
 function processesMentioning(text: string): string[] {
   const table = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
   return table.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
+}
+
+/** Polls until no process mentions `text`, for at most `timeoutMs`; returns those still running then. */
+async function processesGoneWithin(text: string, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = processesMentioning(text);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    left = processesMentioning(text);
+  }
+  return left;
+}
+
+/** Kills what a failed test left running under `text` (a scratch folder only this test uses). */
+function killProcessesMentioning(text: string): void {
+  for (const line of processesMentioning(text)) {
+    try {
+      process.kill(Number(line.trim().split(/\s+/)[0]), "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 /** The exit code, or a failure once `timeoutMs` passed (the process is then killed). */
@@ -116,6 +139,44 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.deepEqual(processesMentioning(temp), [], "processes left behind");
     assert.deepEqual(await readdir(temp), [], "temporary profile left behind");
     assert.equal((await curl([`http://127.0.0.1:${port}/hello`], 5000)).status, 7, "port still answers");
+  });
+
+  it("killed with SIGKILL, takes Chromium down with it, and the next start removes the profile it left", async () => {
+    const temp = join(scratch, "tmp-sigkill");
+    await mkdir(temp);
+    const cliArgs = async () => ["--port", String(await freePort()), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
+    try {
+      const killed = startCli(await cliArgs(), { TMPDIR: temp });
+      running.push(killed);
+      await waitForServing(killed, 60_000);
+      const [leftover] = await readdir(temp);
+      assert.match(leftover ?? "", /^browser-httpd-profile-/);
+      assert.ok(processesMentioning(join(temp, leftover!)).length > 0, "no Chromium runs with the temporary profile");
+      killed.child.kill("SIGKILL");
+      await exitWithin(killed, 10_000);
+      assert.deepEqual(await processesGoneWithin(temp, 15_000), [], "Chromium outlived its launcher");
+      assert.deepEqual(await readdir(temp), [leftover], "the killed run should have left its profile");
+
+      // Neither a profile whose launcher runs (this test) nor a --profile folder that merely looks alike may go,
+      // even when the latter holds the lock of a Chromium that has exited.
+      const inUse = basename(await createTemporaryProfile(temp));
+      const lookalike = "browser-httpd-profile-mine";
+      await mkdir(join(temp, lookalike));
+      await writeFile(join(temp, lookalike, "Local State"), "{}");
+      await symlink(`${hostname()}-${killed.child.pid}`, join(temp, lookalike, "SingletonLock"));
+
+      const next = startCli(await cliArgs(), { TMPDIR: temp });
+      running.push(next);
+      await waitForServing(next, 60_000);
+      assert.match(next.stderr(), new RegExp(`Removed 1 temporary profile that runs killed before cleaning up left in ${temp}\\.`));
+      const during = await readdir(temp);
+      assert.ok(!during.includes(leftover!), `${leftover} is still there`);
+      assert.ok(during.includes(inUse) && during.includes(lookalike), `removed too much: ${during.join(", ")}`);
+      assert.equal(await stopWithin(next, "SIGTERM", 20_000), 0, next.stderr());
+      assert.deepEqual((await readdir(temp)).sort(), [inUse, lookalike].sort());
+    } finally {
+      killProcessesMentioning(temp);
+    }
   });
 
   it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {

@@ -1,6 +1,7 @@
 /**
  * `browser-httpd start`: builds, signs, installs and launches the Isolated Web App in Chromium, prints where it
- * serves, and on Ctrl-C or SIGTERM closes Chromium, the proxy and the temporary profile.
+ * serves, and on Ctrl-C or SIGTERM closes Chromium, the proxy and the temporary profile. Killed outright, it
+ * takes Chromium down with it (the DevTools pipe closes) and the next start removes the profile it left.
  */
 import { parseArgs } from "node:util";
 import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
@@ -15,7 +16,8 @@ options:
   --chrome PATH        the browser to run (default: $CHROME_PATH, then chromium, chromium-browser,
                        google-chrome, chrome on PATH; installed with apt-get when none and allowed)
   --headful            show the browser window (default: headless)
-  --profile DIR        keep the browser profile in DIR (default: a temporary one, removed at exit)
+  --profile DIR        keep the browser profile in DIR (default: a temporary one, removed at exit, or
+                       by the next start when this one is killed)
   --install MODE       dev-proxy (default): Chromium installs from a local proxy serving the signed bundle;
                        signed: Chromium installs the .swbn itself (Chrome builds that accept it)
   --key FILE           signing key (default: .keys/iwa-signing-key.pem, generated on first run)
@@ -49,7 +51,7 @@ function summary(app: LaunchedApp): string {
     ["app origin", app.installMode === "dev-proxy" ? `${app.appOrigin}/ (dev-mode installs get a random ID)` : `${app.appOrigin}/`],
     ["bundle", `${app.bundlePath} (${app.bundleBytes} bytes, key ${app.keyPath})`],
     ["Chromium", `${app.chromium.product} at ${app.chromiumPath}, ${app.headless ? "headless" : "with a window"}`],
-    ["profile", app.profileDir ?? "temporary, removed at exit"],
+    ["profile", app.profileDir ?? `${app.chromium.profileDir} (temporary, removed at exit)`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
