@@ -3,7 +3,7 @@
  * response), every handler error, and WebSocket peers coming and going.
  */
 import type { FetchHandler } from "../src/index.js";
-import { recordedUpgrade, takeOverOf } from "../src/http/upgrade.js";
+import { isUpgrade, recordedUpgrade } from "../src/http/upgrade.js";
 import type { ServerStats } from "./stats.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
@@ -43,7 +43,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
     try {
       const response = (await app.fetch(request, info)) ?? recordedUpgrade(request);
       // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
-      entry.status = response && takeOverOf(response) ? 101 : (response?.status ?? 0);
+      entry.status = response && isUpgrade(response) ? 101 : (response?.status ?? 0);
       const length = response?.headers.get("content-length");
       if (length !== null && length !== undefined) entry.bytes = Number(length);
       return response;

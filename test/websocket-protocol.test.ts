@@ -48,7 +48,7 @@ test("handshake: the accept header is base64(SHA-1(key + GUID)) in the Bun, Deno
     const path = new URL(request.url).pathname;
     if (path === "/deno") return upgradeWebSocket(request).response;
     if (path === "/stream") return upgradeWebSocketStream(request).response;
-    return bunStyle.upgrade(request) ? undefined : new Response("not an upgrade", { status: 400 });
+    return bunStyle.upgrade(request, { data: { route: "echo" } }) ? undefined : new Response("not an upgrade", { status: 400 });
   });
   try {
     for (const path of ["/bun", "/deno", "/stream"]) {
@@ -80,6 +80,43 @@ test("handshake: a failing SHA-1 digest gives a 500 and a closed connection, and
   assert.equal(client.status, 101);
   client.send(0x8, closePayload(1000));
   await expectClose(client, 1000);
+});
+
+test("handshake: when the 101 cannot be written, the Deno-style socket and the stream report an abnormal close", async (t) => {
+  const denoEvents: string[] = [];
+  const streams: ReturnType<typeof upgradeWebSocketStream>["stream"][] = [];
+  const server = await startServer({}, (request) => {
+    if (new URL(request.url).pathname === "/deno") {
+      const { socket, response } = upgradeWebSocket(request);
+      socket.onopen = () => denoEvents.push("open");
+      socket.onerror = () => denoEvents.push(`error, readyState ${socket.readyState}`);
+      socket.onclose = (event) => {
+        const { code, wasClean } = event as unknown as { code: number; wasClean: boolean };
+        denoEvents.push(`close ${code} ${wasClean}, readyState ${socket.readyState}`);
+      };
+      return response;
+    }
+    const { stream, response } = upgradeWebSocketStream(request);
+    streams.push(stream);
+    return response;
+  });
+  const digest = t.mock.method(crypto.subtle, "digest", () => Promise.reject(new Error("no SHA-1 here")));
+  try {
+    const denoClient = await RawClient.connect(server.port, "/deno");
+    assert.equal(denoClient.status, 500);
+    denoClient.destroy();
+    for (let turn = 0; turn < 100 && denoEvents.length < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(denoEvents, ["error, readyState 3", "close 1006 false, readyState 3"]);
+
+    const streamClient = await RawClient.connect(server.port, "/stream");
+    assert.equal(streamClient.status, 500);
+    streamClient.destroy();
+    await assert.rejects(withTimeout(streams[0]!.opened, "stream opened settles"), /abnormally \(code 1006\)/);
+    await assert.rejects(withTimeout(streams[0]!.closed, "stream closed settles"), /abnormally/);
+  } finally {
+    digest.mock.restore();
+    await server.stop();
+  }
 });
 
 test("handshake refusals: version, key, method, missing headers", async () => {

@@ -6,7 +6,7 @@ import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
-import { type ConnectionInfo, recordedUpgrade, takeOverOf, upgradeHeaders } from "./upgrade.js";
+import { type ConnectionInfo, recordedUpgrade, upgradeHeaders, upgradeOf } from "./upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 
 /** What the connection loop needs from the server. */
@@ -128,11 +128,16 @@ export class Connection {
         const request = this.buildRequest(head, (body = this.createBody(head)));
         const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
         if (!response) throw new HttpError(500, "the handler returned no Response");
-        const takeOver = takeOverOf(response);
-        if (takeOver) {
-          await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
+        const upgrade = upgradeOf(response);
+        if (upgrade) {
+          try {
+            await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
+          } catch (error) {
+            upgrade.abandon?.(error);
+            throw error;
+          }
           this.upgraded = true;
-          takeOver({
+          upgrade.takeOver({
             head: this.input.detach(),
             reader: this.input.reader,
             writer: this.writer,

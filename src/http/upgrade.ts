@@ -32,8 +32,17 @@ export interface UpgradedConnection {
 
 export type TakeOver = (connection: UpgradedConnection) => void;
 
-interface Upgrade {
+/** What happens around the 101 of an upgrade Response. */
+export interface UpgradeHandlers {
+  /** Owns the socket once the 101 is written. */
   takeOver: TakeOver;
+  /** Started at once: adds headers that take asynchronous work (the WebSocket accept hash); a 500 if it rejects. */
+  completeHeaders?: (headers: Headers) => Promise<void>;
+  /** Called instead of `takeOver` when the 101 could not be written (the client left, or completing the headers failed). */
+  abandon?: (reason: unknown) => void;
+}
+
+interface Upgrade extends UpgradeHandlers {
   /** Settles once the Response's headers are complete. */
   headersComplete: Promise<void> | undefined;
 }
@@ -41,22 +50,23 @@ interface Upgrade {
 const upgrades = new WeakMap<Response, Upgrade>();
 const upgradesByRequest = new WeakMap<Request, Response>();
 
-/**
- * A Response that switches protocols: its headers go out with status 101, then `takeOver` owns the socket.
- * `completeHeaders`, started at once, adds headers that take asynchronous work (the WebSocket accept hash);
- * the 101 is written after it resolves, and a 500 instead if it rejects.
- */
-export function markUpgrade(headers: HeadersInit, takeOver: TakeOver, completeHeaders?: (headers: Headers) => Promise<void>): Response {
+/** A Response that switches protocols: its headers go out with status 101, then `handlers.takeOver` owns the socket. */
+export function markUpgrade(headers: HeadersInit, handlers: UpgradeHandlers): Response {
   const response = new Response(null, { status: 200, headers });
-  const headersComplete = completeHeaders?.(response.headers);
+  const headersComplete = handlers.completeHeaders?.(response.headers);
   // A Response that is never served must not leave an unhandled rejection behind; the loop still sees the failure.
   headersComplete?.catch(() => {});
-  upgrades.set(response, { takeOver, headersComplete });
+  upgrades.set(response, { ...handlers, headersComplete });
   return response;
 }
 
-export function takeOverOf(response: Response): TakeOver | undefined {
-  return upgrades.get(response)?.takeOver;
+export function upgradeOf(response: Response): Readonly<Upgrade> | undefined {
+  return upgrades.get(response);
+}
+
+/** Whether the server answers this Response with 101 and hands the connection over. */
+export function isUpgrade(response: Response): boolean {
+  return upgrades.has(response);
 }
 
 /** The headers for the 101 of a `markUpgrade()` Response, once complete; an HttpError 500 when completing them failed. */

@@ -128,6 +128,16 @@ export class WebSocketConnection {
     void this.readLoop(upgraded.head);
   }
 
+  /** The handshake never completed (its 101 could not be written): an error, then an abnormal close. */
+  abandon(reason: unknown): void {
+    if (this.readyState !== ReadyState.CONNECTING) return;
+    this.finished = true;
+    this.readyState = ReadyState.CLOSED;
+    this.callHandler(() => this.events.error(reason), false);
+    this.callHandler(() => this.events.close(CloseCode.Abnormal, "", false), false);
+    this.markClosed();
+  }
+
   /** Queues a message; returns its byte length, `SendStatus.Backpressure` (queued) or `SendStatus.Dropped`. */
   send(data: string | BinaryData, compress = true): number {
     if (typeof data === "string" && !(compress && this.settings.deflate && data.length >= this.settings.deflate.threshold)) {

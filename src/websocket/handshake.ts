@@ -97,11 +97,16 @@ export async function acceptKey(key: string): Promise<string> {
 
 /**
  * The 101 response for an accepted handshake. Its Sec-WebSocket-Accept header is added when the digest
- * resolves, before the server writes the response (the server answers 500 if the digest fails).
+ * resolves, before the server writes the response (the server answers 500 if the digest fails). `abandon`
+ * hears when the 101 could not be written.
  */
-export function upgradeResponse(handshake: AcceptedHandshake, takeOver: TakeOver): Response {
-  return markUpgrade(handshake.headers, takeOver, async (headers) => {
-    headers.set("sec-websocket-accept", await acceptKey(handshake.key));
+export function upgradeResponse(handshake: AcceptedHandshake, takeOver: TakeOver, abandon?: (reason: unknown) => void): Response {
+  return markUpgrade(handshake.headers, {
+    takeOver,
+    abandon,
+    completeHeaders: async (headers) => {
+      headers.set("sec-websocket-accept", await acceptKey(handshake.key));
+    },
   });
 }
 

@@ -95,7 +95,11 @@ export function upgradeConnection(
   const handshake = acceptHandshake(request, options, headers);
   if (!handshake.ok) throw new TypeError(`not a valid WebSocket upgrade: ${handshake.message}`);
   const connection = new WebSocketConnection({ ...connectionSettings(options), deflate: handshake.deflate }, events);
-  const response = upgradeResponse(handshake, (upgraded) => connection.attach(upgraded));
+  const response = upgradeResponse(
+    handshake,
+    (upgraded) => connection.attach(upgraded),
+    (reason) => connection.abandon(reason),
+  );
   return { connection, response, handshake };
 }
 
