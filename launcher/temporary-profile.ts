@@ -16,14 +16,23 @@ const ownerFileName = "browser-httpd-owner.json";
 interface ProfileOwner {
   pid: number;
   host: string;
+  /** Linux's pid namespace ("pid:[4026531836]"): a pid from another one (a container sharing /tmp) says nothing here. */
+  pidNamespace?: string;
 }
 
-/** Creates an empty profile folder in `parent` owned by this process. */
+function pidNamespace(): Promise<string | undefined> {
+  return readlink("/proc/self/ns/pid").catch(() => undefined);
+}
+
+/** Creates a profile folder in `parent`, owned by this process. */
 export async function createTemporaryProfile(parent = tmpdir()): Promise<string> {
+  const owner: ProfileOwner = { pid: process.pid, host: hostname(), pidNamespace: await pidNamespace() };
   const dir = await mkdtemp(join(parent, profilePrefix));
-  const owner: ProfileOwner = { pid: process.pid, host: hostname() };
   // Until this file exists the folder counts as in use, so a concurrent sweep cannot take it.
-  await writeFile(join(dir, ownerFileName), JSON.stringify(owner) + "\n");
+  await writeFile(join(dir, ownerFileName), JSON.stringify(owner) + "\n").catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   return dir;
 }
 
@@ -40,7 +49,12 @@ function processAlive(pid: number): boolean {
 async function readOwner(dir: string): Promise<ProfileOwner | undefined> {
   try {
     const owner = JSON.parse(await readFile(join(dir, ownerFileName), "utf8")) as Partial<ProfileOwner>;
-    if (Number.isSafeInteger(owner.pid) && owner.pid! > 0 && typeof owner.host === "string") return owner as ProfileOwner;
+    const valid =
+      Number.isSafeInteger(owner.pid) &&
+      owner.pid! > 0 &&
+      typeof owner.host === "string" &&
+      (owner.pidNamespace === undefined || typeof owner.pidNamespace === "string");
+    if (valid) return owner as ProfileOwner;
   } catch {
     // Unreadable or half-written: not known to be abandoned.
   }
@@ -58,14 +72,15 @@ async function chromiumPid(dir: string): Promise<number | undefined> {
 }
 
 /**
- * True only for our own folder whose owner file names a launcher on this machine that has exited, and whose
- * Chromium (if its lock names one) has exited too. Anything unclear counts as in use.
+ * True only for our own folder whose owner file names a launcher on this machine (and pid namespace) that has
+ * exited, and whose Chromium (if its lock names one) has exited too. Anything unclear counts as in use.
  */
 async function abandoned(dir: string): Promise<boolean> {
   const stats = await lstat(dir).catch(() => undefined);
   if (!stats?.isDirectory() || (process.getuid !== undefined && stats.uid !== process.getuid())) return false;
   const owner = await readOwner(dir);
-  if (!owner || owner.host !== hostname() || owner.pid === process.pid || processAlive(owner.pid)) return false;
+  if (!owner || owner.host !== hostname() || owner.pidNamespace !== (await pidNamespace())) return false;
+  if (owner.pid === process.pid || processAlive(owner.pid)) return false;
   const chromium = await chromiumPid(dir);
   return chromium === undefined || !processAlive(chromium);
 }

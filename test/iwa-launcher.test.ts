@@ -1,6 +1,7 @@
 /**
  * `browser-httpd start` as a user runs it: a child process that prints where the app serves, answers curl,
- * and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind; and its failures
+ * and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind (killed with SIGKILL,
+ * no Chromium either, and the next start removes the profile); and its failures
  * (no browser, port in use, signed install refused) say what failed and what to do.
  */
 import assert from "node:assert/strict";
@@ -13,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { locateChromium } from "../launcher/find-chromium.js";
 import { startIwa } from "../launcher/start-iwa.js";
-import { createTemporaryProfile } from "../launcher/temporary-profile.js";
+import { createTemporaryProfile, removeAbandonedProfiles } from "../launcher/temporary-profile.js";
 import { freePort } from "./fixtures/iwa/free-port.js";
 import { curl } from "./fixtures/iwa/harness.js";
 
@@ -177,6 +178,23 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     } finally {
       killProcessesMentioning(temp);
     }
+  });
+
+  it("removes a profile whose launcher has exited only once the Chromium named in its lock has exited too", async () => {
+    const temp = join(scratch, "tmp-sweep");
+    await mkdir(temp);
+    // A launcher that creates its profile and exits at once, as if killed.
+    const module = fileURLToPath(new URL("../launcher/temporary-profile.js", import.meta.url));
+    const script = `const { createTemporaryProfile } = await import(${JSON.stringify(module)});
+      process.stdout.write(await createTemporaryProfile(process.argv[1]));`;
+    const profile = execFileSync(process.execPath, ["--input-type=module", "-e", script, temp], { encoding: "utf8", timeout: 20_000 });
+    assert.ok(profile.startsWith(join(temp, "browser-httpd-profile-")), profile);
+
+    await symlink(`${hostname()}-${process.pid}`, join(profile, "SingletonLock"));
+    assert.deepEqual(await removeAbandonedProfiles(temp), [], "removed while its Chromium runs");
+    await rm(join(profile, "SingletonLock"));
+    assert.deepEqual(await removeAbandonedProfiles(temp), [profile]);
+    assert.deepEqual(await readdir(temp), []);
   });
 
   it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
