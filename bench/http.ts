@@ -4,8 +4,10 @@
  * each answering `Hello, world!` as text/plain. Every server is pinned to CPU 1 (`taskset -c 1`), wrk to CPU 0;
  * same connections and duration for all, after a warm-up run. One measured run each. Besides req/s, the server's
  * CPU time per request (user + system, all threads, from /proc) — a figure other load on the machine disturbs less.
- * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--append]`
- * (`--append` adds the results as a dated section to bench/RESULTS.md).
+ * Two "ladder" rows split browser-httpd's cost on Node: the socket adapter alone, then with the web Request and
+ * Response objects serve() needs per request; the rest is the HTTP layer.
+ * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--node PATH] [--append]`
+ * (`--append` adds the results as a dated section to bench/RESULTS.md; `--node` runs the Node rows on another Node).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
