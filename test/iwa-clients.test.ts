@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { launchTestApp, openForeignPage, type ForeignPage, type TestApp } from "./fixtures/iwa/harness.js";
+import { echoOfFinalBlockMessage, FINAL_BLOCK_TEXT } from "./fixtures/websocket/raw-client.js";
 
 /** The app's port, free when the suite started. */
 let port: number;
@@ -98,6 +99,10 @@ describe("browser clients of the server inside Chromium", { timeout: 180_000 }, 
     })()`);
     assert.equal(result.streamGot, "hello everyone");
     assert.equal(result.socketGot, "hello everyone");
+  });
+
+  it("inflates a message that ends with a final deflate block (Chromium's DecompressionStream rejects a tail after it)", async () => {
+    assert.equal(await echoOfFinalBlockMessage(port), FINAL_BLOCK_TEXT);
   });
 
   it("counts WebSocket peers in the panel while they are open", async () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { deflateRawSync, inflateRawSync, constants } from "node:zlib";
 import { createHash } from "node:crypto";
-import { RawClient, closePayload, encodeClientFrame } from "./fixtures/websocket/raw-client.js";
+import { RawClient, closePayload, echoOfFinalBlockMessage, encodeClientFrame, FINAL_BLOCK_TEXT } from "./fixtures/websocket/raw-client.js";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
 import { upgradeWebSocket, upgradeWebSocketStream } from "../src/websocket/index.js";
 
@@ -380,6 +380,10 @@ function compressForWire(data: Buffer): Buffer {
   const flushed = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH });
   return flushed.subarray(0, flushed.length - 4);
 }
+
+test("compression: a message ending with a final deflate block instead of a sync flush (RFC 7692 7.2.3.4)", async () => {
+  assert.equal(await echoOfFinalBlockMessage(echo.port), FINAL_BLOCK_TEXT);
+});
 
 test("compression: negotiation answers no context takeover and honours server_max_window_bits", async () => {
   const plain = await RawClient.connect(echo.port, "/ws", { "Sec-WebSocket-Extensions": "x-unknown, permessage-deflate; client_max_window_bits" });

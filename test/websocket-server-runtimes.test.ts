@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
+import { echoOfFinalBlockMessage, FINAL_BLOCK_TEXT } from "./fixtures/websocket/raw-client.js";
 
 const serverScript = fileURLToPath(new URL("./fixtures/websocket/runtime-server.js", import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
@@ -56,12 +57,13 @@ async function echoes(url: string, perMessageDeflate: boolean): Promise<string[]
 }
 
 for (const { name, command } of runtimes) {
-  test(`browser-httpd WebSocket server on ${name}: echo with and without permessage-deflate, broadcast`, async () => {
+  test(`browser-httpd WebSocket server on ${name}: echo with and without permessage-deflate (also a message ending with a final block), broadcast`, async () => {
     const { child, port, runtime } = await startRuntimeServer(command);
     try {
       assert.equal(runtime, name);
       assert.deepEqual(await echoes(`ws://127.0.0.1:${port}/ws`, false), []);
       assert.deepEqual(await echoes(`ws://127.0.0.1:${port}/ws`, true), []);
+      assert.equal(await echoOfFinalBlockMessage(port), FINAL_BLOCK_TEXT, "a message ending with a final deflate block");
       const peers = await Promise.all(
         [1, 2, 3].map(async () => {
           const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/broadcast`);

@@ -52,12 +52,23 @@ export async function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
 
 /** The message inside a permessage-deflate payload, at most `limit` bytes. */
 export async function inflateMessage(payload: Uint8Array, limit: number): Promise<Uint8Array> {
-  const stream = new DecompressionStream("deflate-raw");
-  feed(stream.writable, [payload, INFLATE_TAIL]);
   try {
-    return await readAll(stream.readable, limit);
+    return await inflate([payload, INFLATE_TAIL], limit);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+  }
+  // A sender may end a message with a final deflate block instead of a sync flush (RFC 7692 section 7.2.3.4);
+  // some DecompressionStreams (Chromium's, Deno's) then reject the appended tail as junk after the end.
+  try {
+    return await inflate([payload], limit);
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
   }
+}
+
+function inflate(chunks: Uint8Array[], limit: number): Promise<Uint8Array> {
+  const stream = new DecompressionStream("deflate-raw");
+  feed(stream.writable, chunks);
+  return readAll(stream.readable, limit);
 }
