@@ -1,17 +1,21 @@
-/** browser-httpd's WebSocket server running on Deno and on Bun (their socket adapters), driven by the `ws` client. */
-import { test } from "node:test";
+/**
+ * browser-httpd's WebSocket server running on Deno and on Bun (their socket adapters): driven by the `ws` client,
+ * and by the raw-frame conformance cases of fixtures/websocket/protocol-cases.ts.
+ */
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { echoOfFinalBlockMessage, FINAL_BLOCK_TEXT } from "./fixtures/websocket/raw-client.js";
+import { runProtocolCases } from "./fixtures/websocket/protocol-cases.js";
 
 const serverScript = fileURLToPath(new URL("./fixtures/websocket/runtime-server.js", import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 const WAIT_MS = 30_000;
 
-const runtimes: Array<{ name: string; command: string[] }> = [
+const runtimes: Array<{ name: "deno" | "bun"; command: string[] }> = [
   { name: "deno", command: [bin("deno"), "run", "--allow-net", "--allow-read", "--allow-env", serverScript] },
   { name: "bun", command: [bin("bun"), serverScript] },
 ];
@@ -31,7 +35,10 @@ async function startRuntimeServer(command: string[]): Promise<{ child: ChildProc
       child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
     }),
     "server start",
-  );
+  ).catch(async (error: unknown) => {
+    await stopRuntimeServer(child);
+    throw error;
+  });
   const { port, runtime } = JSON.parse(line) as { port: number; runtime: string };
   return { child, port, runtime };
 }
@@ -56,10 +63,25 @@ async function echoes(url: string, perMessageDeflate: boolean): Promise<string[]
   return failures;
 }
 
+async function stopRuntimeServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill();
+  await withTimeout(exited, "server exit");
+}
+
 for (const { name, command } of runtimes) {
-  test(`browser-httpd WebSocket server on ${name}: echo with and without permessage-deflate (also a message ending with a final block), broadcast`, async () => {
-    const { child, port, runtime } = await startRuntimeServer(command);
-    try {
+  describe(`browser-httpd WebSocket server on ${name}`, () => {
+    let server: Awaited<ReturnType<typeof startRuntimeServer>> | undefined;
+    before(async () => {
+      server = await startRuntimeServer(command);
+    });
+    after(async () => {
+      if (server) await stopRuntimeServer(server.child);
+    });
+
+    it("echo with and without permessage-deflate (also a message ending with a final block), broadcast", { timeout: 120_000 }, async () => {
+      const { port, runtime } = server!;
       assert.equal(runtime, name);
       assert.deepEqual(await echoes(`ws://127.0.0.1:${port}/ws`, false), []);
       assert.deepEqual(await echoes(`ws://127.0.0.1:${port}/ws`, true), []);
@@ -71,14 +93,17 @@ for (const { name, command } of runtimes) {
           return ws;
         }),
       );
-      const got = peers.map((ws) => withTimeout(new Promise<string>((resolve) => ws.once("message", (d: Buffer) => resolve(d.toString()))), "broadcast"));
-      peers[2]!.send("hi all");
-      assert.deepEqual(await Promise.all(got), ["hi all", "hi all", "hi all"]);
-      for (const ws of peers) ws.terminate();
-    } finally {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill();
-      await exited;
-    }
+      try {
+        const got = peers.map((ws) => withTimeout(new Promise<string>((resolve) => ws.once("message", (d: Buffer) => resolve(d.toString()))), "broadcast"));
+        peers[2]!.send("hi all");
+        assert.deepEqual(await Promise.all(got), ["hi all", "hi all", "hi all"]);
+      } finally {
+        for (const ws of peers) ws.terminate();
+      }
+    });
+
+    describe("raw-frame conformance", () => {
+      runProtocolCases(() => ({ port: server!.port, runtime: name }));
+    });
   });
 }
