@@ -92,10 +92,12 @@ function skipCompressedBlock(reader: BitReader, literals: Huffman, distances: Hu
     const symbol = literals.decode(reader);
     if (symbol === 256) return;
     if (symbol > 256) {
-      reader.position += LENGTH_EXTRA_BITS[symbol - 257] ?? 0;
-      // Not `position += table[decode()]`: that would read `position` before decode() advances it.
-      const distance = distances.decode(reader);
-      reader.position += DISTANCE_EXTRA_BITS[distance] ?? 0;
+      const lengthExtra = LENGTH_EXTRA_BITS[symbol - 257];
+      if (lengthExtra === undefined) throw new Error("invalid length symbol");
+      reader.position += lengthExtra;
+      const distanceExtra = DISTANCE_EXTRA_BITS[distances.decode(reader)];
+      if (distanceExtra === undefined) throw new Error("invalid distance symbol");
+      reader.position += distanceExtra;
     }
   }
 }
@@ -124,6 +126,8 @@ export function toSyncFlushPayload(stream: Uint8Array): Uint8Array {
     }
   }
   const end = reader.position;
+  // A stored block is skipped by its length, not read: it may claim more bytes than there are.
+  if (end > stream.length * 8) throw new Error("deflate stream ended early");
   // After the last block: the empty stored block's 3 header bits (zeros), then padding to a byte.
   const payload = new Uint8Array((end + 3 + 7) >>> 3);
   payload.set(stream.subarray(0, Math.min(payload.length, stream.length)));
