@@ -35,6 +35,21 @@ test("toSyncFlushPayload: inflates back to the input, for every block type and l
   }
 });
 
+test("toSyncFlushPayload: refuses peer data it cannot walk (stored block longer than the data, invalid symbols)", () => {
+  // A stored block that announces 5 bytes but carries 4.
+  assert.throws(() => toSyncFlushPayload(new Uint8Array([0x01, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c])));
+  // A final fixed-Huffman block whose first code is length symbol 286, which RFC 1951 reserves:
+  // BFINAL 1, BTYPE 01, then 286's 8-bit code 11000110, most significant bit first; the zero bits after it
+  // would read as a distance and an end of block: the data must be refused for the symbol itself.
+  const bits = [1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0];
+  const bytes = new Uint8Array(10);
+  bits.forEach((bit, i) => (bytes[i >> 3]! |= bit << (i & 7)));
+  assert.throws(() => toSyncFlushPayload(bytes));
+  // The RFC 7692 section 7.2.3.4 example: a final block followed by a zero byte, walked and rewritten.
+  const rewritten = toSyncFlushPayload(new Uint8Array([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]));
+  assert.equal(inflateRawSync(Buffer.concat([rewritten, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), "Hello");
+});
+
 test("deflateMessage: one inflater kept across messages (no reset) reads them all", async () => {
   const inflater = createInflateRaw();
   const output: Buffer[] = [];

@@ -57,10 +57,18 @@ export async function inflateMessage(payload: Uint8Array, limit: number): Promis
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
   }
-  // A sender may end a message with a final deflate block instead of a sync flush (RFC 7692 section 7.2.3.4);
-  // some DecompressionStreams (Chromium's, Deno's) then reject the appended tail as junk after the end.
+  // A sender may end a message with a final deflate block instead of a sync flush, even followed by more bytes
+  // (RFC 7692 section 7.2.3.4; the RFC's example has one). DecompressionStreams disagree on what follows the end
+  // (Chromium's, Deno's and Bun's reject it) and on a stream without an end (Deno's accepts it), so the final
+  // block is rewritten into the sync-flushed form, which fails on data without a complete final block.
+  let rewritten: Uint8Array;
   try {
-    return await inflate([payload], limit);
+    rewritten = toSyncFlushPayload(payload);
+  } catch {
+    throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
+  }
+  try {
+    return await inflate([rewritten, INFLATE_TAIL], limit);
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(CloseCode.InvalidPayload, "invalid compressed data");
