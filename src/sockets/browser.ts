@@ -194,19 +194,15 @@ class Connection {
   async #linger(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#lingerMs)));
-    const peerClose = (async () => {
-      // A FIN that was already waiting when we finished came before the peer could read our last bytes: such
-      // a peer cannot tell us when it has read everything, so it gets the linger time.
-      let finWasWaiting = this.#peerClosed;
+    // A peer that closed first cannot tell us when it has read everything: give the pipe the linger time.
+    const peerClosedFirst = this.#peerClosed && this.#writer.wroteAny;
+    const peerClose = peerClosedFirst ? timeout : (async () => {
       let discarded = 0;
       while (!this.#peerClosed && discarded <= LINGER_DISCARD_LIMIT) {
-        const { result, atOnce } = await settlesAtOnce(this.#nativeReader.read());
-        if (!atOnce) finWasWaiting = false;
-        else if (discarded === 0 && result.done) finWasWaiting = true;
-        if (result.done) this.#peerClosed = true;
-        else discarded += result.value.byteLength;
+        const { value, done } = await this.#nativeReader.read();
+        if (done) this.#peerClosed = true;
+        else discarded += value.byteLength;
       }
-      if (finWasWaiting && this.#writer.wroteAny) await timeout;
     })().catch(() => undefined);
     await Promise.race([peerClose, timeout]);
     clearTimeout(timer);
@@ -270,15 +266,12 @@ class VerifiedWriter {
     this.#throwIfFailed();
   }
 
-  /**
-   * Resolves once every queued byte is in Chromium's pipe. The native writable stays open until the socket is
-   * released: Chromium releases it, discarding what the pipe still holds, as soon as both native streams are
-   * closed, and a native readable ended by the peer's FIN counts as closed.
-   */
+  /** Resolves once every queued byte is in Chromium's pipe; the producer side of the pipe is then closed. */
   async close(): Promise<void> {
     this.#closing = true;
     await this.#startFlushing();
     this.#throwIfFailed();
+    await this.closeNative();
   }
 
   abort(reason: unknown): void {
@@ -386,7 +379,7 @@ class VerifiedWriter {
   async #handOver(bytes: Uint8Array, waited: boolean): Promise<void> {
     if (bytes.byteLength >= VERIFIABLE_WRITE) {
       for (let attempt = 0; ; attempt++) {
-        if (!(await settlesAtOnce(this.#native.write(bytes))).atOnce) break;
+        if (!(await settlesAtOnce(this.#native.write(bytes)))) break;
         // Dropped whole: the pipe was full. Try again once the network service had a chance to drain it.
         await retryPause(attempt);
       }
@@ -395,22 +388,22 @@ class VerifiedWriter {
     }
     // A short batch (a burst under 64 KiB + 1 bytes) cannot be verified; it is safe while the pipe has room.
     if (this.#knownFree <= 0 && !waited) await nextTask();
-    const { atOnce } = await settlesAtOnce(this.#native.write(bytes));
+    const atOnce = await settlesAtOnce(this.#native.write(bytes));
     this.#knownFree = atOnce ? this.#knownFree - bytes.byteLength : 0;
   }
 }
 
-/** The result of `promise`, and whether it settled within a few microtask turns (no task ran in between); rethrows its rejection. */
-async function settlesAtOnce<T>(promise: Promise<T>): Promise<{ result: T; atOnce: boolean }> {
+/** True if `promise` settled within a few microtask turns (no task ran in between); rethrows its rejection. */
+async function settlesAtOnce(promise: Promise<void>): Promise<boolean> {
   let settled = false;
-  const observed = promise.then((result) => {
+  const observed = promise.then(() => {
     settled = true;
-    return result;
   });
   observed.catch(() => undefined);
   for (let turn = 0; turn < SETTLE_TURNS && !settled; turn++) await undefined;
   const atOnce = settled;
-  return { result: await observed, atOnce };
+  await observed;
+  return atOnce;
 }
 
 /** After a dropped write: the next task first, then growing intervals while the peer does not read. */
