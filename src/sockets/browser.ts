@@ -194,9 +194,10 @@ class Connection {
   async #linger(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#lingerMs)));
-    // A peer that closed first cannot tell us when it has read everything: give the pipe the linger time.
-    const peerClosedFirst = this.#peerClosed && this.#writer.wroteAny;
-    const peerClose = peerClosedFirst ? timeout : (async () => {
+    // With both native directions finished (the peer's FIN read, our writable closed) Chromium closes the
+    // connection itself once its pipe is sent (measured: 1 MB followed at once by the peer's FIN arrived whole).
+    const chromiumClosed = this.#native.closed.catch(() => undefined);
+    const peerClose = this.#peerClosed ? chromiumClosed : (async () => {
       let discarded = 0;
       while (!this.#peerClosed && discarded <= LINGER_DISCARD_LIMIT) {
         const { value, done } = await this.#nativeReader.read();
@@ -204,7 +205,7 @@ class Connection {
         else discarded += value.byteLength;
       }
     })().catch(() => undefined);
-    await Promise.race([peerClose, timeout]);
+    await Promise.race([peerClose, chromiumClosed, timeout]);
     clearTimeout(timer);
     await this.#release();
   }
@@ -234,8 +235,6 @@ class VerifiedWriter {
   #queuedSince = 0;
   /** When the last write to Chromium completed (`performance.now()`). */
   #lastWriteEnd = 0;
-  /** Whether any byte was ever handed to Chromium (a close with nothing sent needs no lingering). */
-  wroteAny = false;
 
   constructor(native: WritableStreamDefaultWriter<Uint8Array>) {
     this.#native = native;
@@ -368,7 +367,6 @@ class VerifiedWriter {
   }
 
   async #writeNative(bytes: Uint8Array, waited: boolean): Promise<void> {
-    this.wroteAny = true;
     try {
       await this.#handOver(bytes, waited);
     } finally {
