@@ -1,5 +1,6 @@
 // A WebSocket chat room with Bun-style handlers and pub/sub; runs on Node, Deno, Bun and inside the IWA.
-// Try: node dist/examples/chat.js, then in two shells: npx wscat -c ws://127.0.0.1:8080/chat?name=ann
+// Try: node dist/examples/chat.js (or deno run -A / bun on the same file; PORT=0 picks a free port, default 8080),
+// then in two shells: npx wscat -c ws://127.0.0.1:8080/chat?name=ann
 import { serve } from "../src/index.js";
 
 interface Member {
@@ -9,7 +10,7 @@ interface Member {
 const room = "chat";
 
 const server = serve({
-  port: 8080,
+  port: Number(globalThis.process?.env.PORT || 8080),
   fetch(request, { server }) {
     const url = new URL(request.url);
     if (url.pathname !== "/chat") return new Response("Connect a WebSocket to /chat?name=you\n", { status: 404 });

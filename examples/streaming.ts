@@ -1,10 +1,12 @@
 // A server-sent events stream and a streaming upload counter: bodies flow both ways with backpressure.
+// Run: node dist/examples/streaming.js (or deno run -A / bun on the same file); PORT=0 picks a free port, default 8080.
+// Try: curl -N http://127.0.0.1:8080/events, and curl -T big.file http://127.0.0.1:8080/count
 import { cors, serve } from "../src/index.js";
 
 const encoder = new TextEncoder();
 
 serve({
-  port: 8080,
+  port: Number(globalThis.process?.env.PORT || 8080),
   fetch: cors(async (request) => {
     const { pathname } = new URL(request.url);
     if (pathname === "/events") {
