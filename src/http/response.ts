@@ -1,6 +1,6 @@
 import { concatBytes, encodeLatin1 } from "./bytes.js";
 import { httpDate } from "./date.js";
-import { HttpError } from "./errors.js";
+import { HttpError, ResponseInterrupted } from "./errors.js";
 import { REASON_PHRASES } from "./status.js";
 
 /** What the connection loop knows about the request a response answers. */
@@ -151,7 +151,7 @@ export async function writeResponse(
     }
   } catch (error) {
     reader!.cancel(error).catch(() => {});
-    throw error;
+    throw new ResponseInterrupted(error);
   }
   if (chunked) await writer.write(LAST_CHUNK);
   return keepAlive;
@@ -179,7 +179,7 @@ async function pipeFixedLength(
     }
   } catch (error) {
     reader.cancel(error).catch(() => {});
-    throw error;
+    throw new ResponseInterrupted(error);
   }
-  if (written !== length) throw new Error(`response body ended after ${written} of its Content-Length of ${length} bytes`);
+  if (written !== length) throw new ResponseInterrupted(`response body ended after ${written} of its Content-Length of ${length} bytes`);
 }
