@@ -13,6 +13,7 @@ import { indexOfHeadEnd } from "../src/http/bytes.js";
 import { HttpError } from "../src/http/errors.js";
 import { defaultLimits } from "../src/http/limits.js";
 import { bodyFraming, parseRequestHead } from "../src/http/parser.js";
+import { buildSignedWebBundle, generateSigningKey, parseSignedWebBundle, verifySignedWebBundle } from "../src/bundle/index.js";
 import { ProtocolError } from "../src/websocket/frames.js";
 import { Receiver } from "../src/websocket/receiver.js";
 import { fuzzHttpTraffic, fuzzWebSocketTraffic, latin1, mutate, random, REQUESTS, SEED } from "./fixtures/fuzz.js";
@@ -66,6 +67,49 @@ describe("fuzz: the parsers throw only their own protocol errors", () => {
         }
       }
     }
+  });
+});
+
+describe("fuzz: a damaged signed web bundle is refused with a message, never a crash", () => {
+  it("parseSignedWebBundle and verifySignedWebBundle on 1,500 mutated bundles", async () => {
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const manifest = {
+      name: "fuzz",
+      version: "1.0.0",
+      start_url: "/",
+      scope: "/",
+      icons: [{ src: "/icon.svg", sizes: "256x256", type: "image/svg+xml" }],
+      permissions_policy: { "cross-origin-isolated": ["self"] },
+    };
+    const built = await buildSignedWebBundle({
+      keys: [await generateSigningKey("ed25519")],
+      files: [
+        { path: "/index.html", body: encode("<!doctype html><p>fuzz") },
+        { path: "/.well-known/manifest.webmanifest", body: encode(JSON.stringify(manifest)) },
+        { path: "/icon.svg", body: encode('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256"/></svg>') },
+      ],
+    });
+    const next = random(SEED + 4);
+    let verified = 0;
+    for (let round = 0; round < 1500; round++) {
+      const input = mutate(built.bytes, next);
+      const changed = input.length !== built.bytes.length || input.some((byte, i) => byte !== built.bytes[i]);
+      const describe = `seed ${SEED} round ${round}`;
+      for (const [what, check] of [
+        ["parse", async () => parseSignedWebBundle(input)],
+        ["verify", async () => verifySignedWebBundle(input).then(() => verified++)],
+      ] as const) {
+        try {
+          await check();
+        } catch (error) {
+          // Errors about the data are plain Errors saying what is wrong; a TypeError or RangeError is a crash.
+          const crash = [TypeError, RangeError, SyntaxError, ReferenceError].some((type) => error instanceof type);
+          assert.ok(error instanceof Error && !crash && error.message.length > 10, `${describe} ${what}: ${String(error)}`);
+        }
+      }
+      if (!changed) verified--;
+    }
+    assert.equal(verified, 0, "a bundle changed after signing verified");
   });
 });
 
