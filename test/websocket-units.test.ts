@@ -6,7 +6,10 @@ import { randomBytes } from "node:crypto";
 import { toSyncFlushPayload } from "../src/websocket/deflate-tail.js";
 import { deflateMessage, inflateMessage } from "../src/websocket/deflate.js";
 import { negotiatePerMessageDeflate, parseExtensions } from "../src/websocket/extensions.js";
+import { WebSocketConnection } from "../src/websocket/connection.js";
+import { connectionSettings } from "../src/websocket/handler.js";
 import { encodeClosePayload, unmask } from "../src/websocket/frames.js";
+import { encodeClientFrame } from "./fixtures/websocket/raw-client.js";
 import { Utf8Validator } from "../src/websocket/utf8.js";
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -139,4 +142,47 @@ test("Utf8Validator agrees with a fatal TextDecoder, however the bytes are split
   }
   assert.equal(validator.push(Buffer.from("κόσμε 𝄞 \u{10FFFF}")), true);
   assert.equal(validator.finish(), true);
+});
+
+/**
+ * A WebSocketConnection on an in-memory socket; `peer` sends bytes as the client, `ends` records how the server
+ * let the TCP connection go: "aborted" (dropped at once) or "closed" (a graceful end).
+ */
+function memoryConnection() {
+  let peer!: ReadableStreamDefaultController<Uint8Array>;
+  const reader = new ReadableStream<Uint8Array>({ start: (controller) => void (peer = controller) }).getReader();
+  const ends: string[] = [];
+  const writer = new WritableStream<Uint8Array>({ write() {}, close: () => void ends.push("closed"), abort: () => void ends.push("aborted") }).getWriter();
+  let closed!: (value: { code: number; wasClean: boolean }) => void;
+  const result = new Promise<{ code: number; wasClean: boolean }>((resolve) => (closed = resolve));
+  const connection = new WebSocketConnection(
+    { ...connectionSettings({}), deflate: undefined },
+    { open() {}, message() {}, drain() {}, error() {}, close: (code, _reason, wasClean) => closed({ code, wasClean }) },
+  );
+  const info = { remoteAddress: "127.0.0.1", remotePort: 1, localAddress: "127.0.0.1", localPort: 2, remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+  connection.attach({
+    head: new Uint8Array(0),
+    reader,
+    writer,
+    info,
+    close: async () => {
+      await writer.close().catch(() => {});
+    },
+  });
+  return { connection, peer, ends, result };
+}
+
+test("closing handshake: answered by the peer, the server drops TCP at once; started by the peer, it ends gracefully", async () => {
+  // Server first: the peer's answer proves it read everything (our close frame was the last thing sent).
+  const ours = memoryConnection();
+  ours.connection.close(1000, "bye");
+  ours.peer.enqueue(new Uint8Array(encodeClientFrame(0x8, Buffer.from([0x03, 0xe8]))));
+  assert.deepEqual(await ours.result, { code: 1000, wasClean: true });
+  assert.equal(ours.ends[0], "aborted");
+
+  // Peer first: nothing proves our answer arrived, so the socket must end gracefully (and flush).
+  const theirs = memoryConnection();
+  theirs.peer.enqueue(new Uint8Array(encodeClientFrame(0x8, Buffer.from([0x03, 0xe8]))));
+  assert.deepEqual(await theirs.result, { code: 1000, wasClean: true });
+  assert.deepEqual(theirs.ends, ["closed"]);
 });

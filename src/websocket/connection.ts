@@ -272,15 +272,22 @@ export class WebSocketConnection {
   }
 
   private peerClosed(code: number, reason: string): void {
+    // The peer answering our close frame has read everything we sent: it was the last thing we sent.
+    const allDelivered = this.closeSent;
     if (!this.closeSent) {
       this.readyState = ReadyState.CLOSING;
       this.sendClose(code === CloseCode.NoStatus ? undefined : code, code === CloseCode.NoStatus ? "" : reason);
     }
     // The server closes the TCP connection first (RFC 6455 section 7.1.1).
-    void this.closeTcp(code, reason, true);
+    void this.closeTcp(code, reason, true, allDelivered);
   }
 
-  private async closeTcp(code: number, reason: string, wasClean: boolean): Promise<void> {
+  /**
+   * Ends the TCP connection once our frames are handed to the socket. With `allDelivered` it is dropped at once:
+   * a graceful close would wait for the peer's FIN where a socket cannot half-close (Chromium's Direct Sockets),
+   * and a browser client waits 2 s for our FIN before giving up.
+   */
+  private async closeTcp(code: number, reason: string, wasClean: boolean, allDelivered = false): Promise<void> {
     if (this.tcpClosing) return;
     this.tcpClosing = true;
     // A peer that stops reading must not keep the connection forever.
@@ -288,6 +295,7 @@ export class WebSocketConnection {
     this.closeTimer = setTimeout(() => this.terminate(), this.settings.closeTimeout);
     this.uncork();
     await this.flushed();
+    if (allDelivered) await this.upgraded.writer.abort("closing handshake complete").catch(() => {});
     await this.upgraded.close().catch(() => {});
     this.finish(code, reason, wasClean);
   }
