@@ -21,9 +21,11 @@ const runtimes: Array<{ name: string; command: (script: string) => string[] }> =
   { name: "bun", command: (script) => [bin("bun"), script] },
 ];
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+/** `what` may be a function, to describe the state at the time of the timeout. */
+function withTimeout<T>(promise: Promise<T>, what: string | (() => string)): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), WAIT_MS)));
+  const description = () => (typeof what === "string" ? what : what());
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${description()}`)), WAIT_MS)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -164,7 +166,7 @@ class ChatClient {
       (async () => {
         while (!this.messages.includes(message)) await new Promise<void>((resolve) => (this.waiter = resolve));
       })(),
-      `${JSON.stringify(message)} (got ${JSON.stringify(this.messages)})`,
+      () => `${JSON.stringify(message)} (got ${JSON.stringify(this.messages)})`,
     );
   }
 
