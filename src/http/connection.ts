@@ -34,16 +34,22 @@ const MAX_SKIPPED_BODY = 256 * 1024;
 class ServerRequest extends Request {
   readonly #target: string;
   readonly #fields: Array<[string, string]>;
+  readonly #info: ConnectionInfo;
   #headers: Headers | undefined;
 
-  constructor(url: string, init: RequestInit, target: string, fields: Array<[string, string]>) {
+  constructor(url: string, init: RequestInit, target: string, fields: Array<[string, string]>, info: ConnectionInfo) {
     super(url, init);
     this.#target = target;
     this.#fields = fields;
+    this.#info = info;
   }
 
   static targetOf(request: Request): string | undefined {
     return #target in request ? (request as ServerRequest).#target : undefined;
+  }
+
+  static infoOf(request: Request): ConnectionInfo | undefined {
+    return #info in request ? (request as ServerRequest).#info : undefined;
   }
 
   // Browsers silently drop "forbidden" request headers (Host, Origin, Upgrade, Connection, Cookie, Sec-WebSocket-*,
@@ -60,6 +66,11 @@ class ServerRequest extends Request {
 /** The request target as it appeared on the request line (`*` for server-wide OPTIONS). */
 export function requestTarget(request: Request): string | undefined {
   return ServerRequest.targetOf(request);
+}
+
+/** The addresses of the connection a request came on (undefined for a Request the server did not make). */
+export function connectionInfoOf(request: Request): ConnectionInfo | undefined {
+  return ServerRequest.infoOf(request);
 }
 
 /** One accepted connection, from its first byte to its close. */
@@ -280,6 +291,7 @@ export class Connection {
         },
         head.target,
         head.headers,
+        this.info,
       );
     } catch (error) {
       // Origin-form targets are parsed here, by the Request; whatever it cannot hold is the client's fault.

@@ -1,6 +1,6 @@
 import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
-import { Connection, type ConnectionHost } from "./connection.js";
+import { Connection, connectionInfoOf, type ConnectionHost } from "./connection.js";
 import { HttpError } from "./errors.js";
 import { type Limits, resolveLimits } from "./limits.js";
 import type { ConnectionInfo } from "./upgrade.js";
@@ -89,7 +89,6 @@ export function serve(options: ServeOptions): Server {
   const onError = options.onError ?? defaultOnError;
   const connections = new Set<Connection>();
   const runs = new Set<Promise<void>>();
-  const requestInfo = new WeakMap<Request, ConnectionInfo>();
   /** One `info` object per connection, not per request. */
   const serveInfos = new WeakMap<ConnectionInfo, ServeInfo>();
   const stats: ServerStats = { connections: 0, acceptedConnections: 0, requests: 0, refusedRequests: 0 };
@@ -106,7 +105,6 @@ export function serve(options: ServeOptions): Server {
       return draining;
     },
     async respond(request, info) {
-      requestInfo.set(request, info);
       stats.requests++;
       let serveInfo = serveInfos.get(info);
       if (!serveInfo) serveInfos.set(info, (serveInfo = { ...info, server }));
@@ -224,7 +222,7 @@ export function serve(options: ServeOptions): Server {
       return hub?.peerCount ?? 0;
     },
     requestIP(request) {
-      const info = requestInfo.get(request);
+      const info = connectionInfoOf(request);
       return info && { address: info.remoteAddress, port: info.remotePort };
     },
   };
