@@ -173,6 +173,34 @@ describe("HTTP timeouts and the connection cap", { timeout: 60_000 }, () => {
     }
   });
 
+  it("408 and a close when a request body stalls for bodyTimeout; a body that keeps arriving is read whole", async () => {
+    const server = await startServer(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength}`), { bodyTimeout: 400 });
+    const stalled = await RawClient.connect(server.port);
+    const steady = await RawClient.connect(server.port);
+    try {
+      await stalled.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n0123456789");
+      const refusal = await stalled.response();
+      assert.equal(refusal.status, 408);
+      assert.equal(header(refusal, "connection"), "close");
+      assert.match(refusal.body.toString(), /no request body bytes for 400 ms/);
+      await stalled.serverClosed();
+
+      // Ten pieces, each well within the timeout of the one before: the timeout is per wait, not per body.
+      await steady.write("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+      for (let piece = 0; piece < 10; piece++) {
+        await steady.write("5\r\nhello\r\n");
+        await delay(60);
+      }
+      await steady.write("0\r\n\r\n");
+      const answer = await steady.response();
+      assert.equal(answer.body.toString(), "got 50");
+    } finally {
+      stalled.destroy();
+      steady.destroy();
+      await stopServer(server);
+    }
+  });
+
   it("answers 503 and closes beyond maxConnections; a freed slot is served again", async () => {
     const server = await startServer(() => new Response("ok"), { maxConnections: 3 });
     const clients: RawClient[] = [];

@@ -43,19 +43,30 @@ export class RequestBody {
     return this.done;
   }
 
-  /** The next piece of the body, or null at its end. Throws HttpError on malformed framing. */
+  /** The next piece of the body, or null at its end. Throws HttpError on malformed framing or a stalled client. */
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
     if (this.error) throw this.error;
+    let stalled = false;
+    const timer = setTimeout(() => {
+      // Ends the pending socket read; the connection cannot go on after a body cut short.
+      stalled = true;
+      this.input.cancel("request body timeout");
+    }, this.limits.bodyTimeout);
     try {
       if (!this.started) {
         this.started = true;
         await this.beforeFirstRead();
       }
-      return this.framing.kind === "chunked" ? await this.nextChunked() : await this.nextFixed();
+      const piece = this.framing.kind === "chunked" ? await this.nextChunked() : await this.nextFixed();
+      if (stalled) throw new Error("stalled");
+      return piece;
     } catch (error) {
-      this.error = error instanceof HttpError ? error : new HttpError(400, String(error));
+      if (stalled) this.error = new HttpError(408, `no request body bytes for ${this.limits.bodyTimeout} ms`);
+      else this.error = error instanceof HttpError ? error : new HttpError(400, String(error));
       throw this.error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -8,6 +8,11 @@ export interface Limits {
   maxBodySize: number;
   /** Milliseconds to receive a whole request head once its first byte arrived (408). */
   headersTimeout: number;
+  /**
+   * Milliseconds the server waits for the next bytes of a request body it is reading (408, or a close once the
+   * response has begun): a client that stalls mid-upload cannot hold a connection forever.
+   */
+  bodyTimeout: number;
   /** Milliseconds a keep-alive connection may sit idle between requests before it is closed. */
   idleTimeout: number;
   /** Open connections at once; more are answered 503 and closed. */
@@ -19,6 +24,7 @@ export const defaultLimits: Limits = {
   maxRequestTargetLength: 8 * 1024,
   maxBodySize: 128 * 1024 * 1024,
   headersTimeout: 30_000,
+  bodyTimeout: 30_000,
   idleTimeout: 5_000,
   maxConnections: 1024,
 };
