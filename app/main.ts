@@ -18,6 +18,8 @@ interface Status {
   state: ServerState;
   url?: string;
   error?: string;
+  /** The address the server listens on, or last tried to. */
+  address?: { host: string; port: number };
   stats: Record<string, number>;
 }
 
@@ -39,8 +41,11 @@ let server: Server | undefined;
 let status: Status = { state: "stopped", stats: stats.snapshot() };
 const settledWaiters: Array<(status: Status) => void> = [];
 
+/** The last address start() tried, and whether to remember it: what retry() tries again. */
+let lastAttempt = { host: defaultHost, port: defaultPort, remember: false };
+
 function setStatus(state: ServerState, details: { url?: string; error?: string } = {}): void {
-  status = { state, ...details, stats: stats.snapshot() };
+  status = { state, ...details, address: { host: lastAttempt.host, port: lastAttempt.port }, stats: stats.snapshot() };
   panel.setState(state, details.url);
   if (state === "listening" || state === "failed" || state === "stopped") {
     for (const resolve of settledWaiters.splice(0)) resolve(status);
@@ -52,6 +57,7 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
     stats.addError(`port must be a whole number from 1 to 65535, not ${port}`);
     return;
   }
+  lastAttempt = { host, port, remember };
   setStatus("starting");
   let candidate: Server;
   try {
@@ -120,6 +126,11 @@ const automation = {
     status.state === "starting" || status.state === "stopping"
       ? new Promise<Status>((resolve) => settledWaiters.push(resolve))
       : Promise.resolve(automation.status()),
+  /** Starts again on the address that failed; resolves with the outcome. */
+  retry: (): Promise<Status> => {
+    if (status.state === "failed") void start(lastAttempt.host, lastAttempt.port, lastAttempt.remember);
+    return automation.settled();
+  },
 };
 (globalThis as { browserHttpd?: typeof automation }).browserHttpd = automation;
 

@@ -28,8 +28,14 @@ export interface AppStatus {
   state: "starting" | "listening" | "stopping" | "stopped" | "failed";
   url?: string;
   error?: string;
+  /** The address the app's server listens on, or last tried to. */
+  address?: { host: string; port: number };
   stats: Record<string, number>;
 }
+
+/** How long a port that nothing listens on, yet Chromium cannot take, is tried again: TCP's TIME_WAIT is 60 s. */
+const PORT_RETRY_MS = 65_000;
+const PORT_RETRY_INTERVAL_MS = 2_000;
 
 export interface RunningIwa {
   /** Where the app's server listens, e.g. http://127.0.0.1:44818/. */
@@ -187,7 +193,25 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       });
     }
     const evaluateInApp = <T>(expression: string) => evaluate<T>(chromium.cdp, launched.sessionId, expression);
-    const status = await waitForAppServer(evaluateInApp, 30_000);
+    let status = await waitForAppServer(evaluateInApp, 30_000);
+    // A port nothing listens on can still be taken for a minute: by a connection that just closed on it (TIME_WAIT),
+    // or an outgoing one that drew it from the ephemeral range. Chromium's listen refuses it; Node's would not.
+    const retryUntil = Date.now() + PORT_RETRY_MS;
+    let announced = false;
+    while (
+      status.state === "failed" &&
+      status.address &&
+      status.address.port >= 1024 &&
+      Date.now() < retryUntil &&
+      !(await portAnswers(status.address.port, 500))
+    ) {
+      if (!announced) {
+        announced = true;
+        log(`Port ${status.address.port} is not free yet, although nothing listens there (a connection that just closed on it?); trying again for up to ${PORT_RETRY_MS / 1000} s.`);
+      }
+      await sleep(PORT_RETRY_INTERVAL_MS);
+      status = await evaluateInApp<AppStatus>("browserHttpd.retry()");
+    }
     if (status.state !== "listening" || !status.url) {
       throw new AppStartError(
         `the app window opened, but its server did not start: ${status.error ?? status.state}`,

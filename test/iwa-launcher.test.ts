@@ -215,6 +215,35 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     }
   });
 
+  it("waits for a port that nothing listens on but a socket still holds, and serves once it is let go", async () => {
+    const port = await freePort();
+    // A socket bound to the port without listening, as a closing or outgoing connection leaves one: Chromium's
+    // listen fails there (Node's, with SO_REUSEADDR, would not), although no connection to the port is answered.
+    const holder = spawn("python3", ["-c", `import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1", ${port}))\nprint("bound", flush=True)\nsys.stdin.read()`], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        holder.stdout!.once("data", resolve);
+        holder.once("exit", (code) => reject(new Error(`python3 exited (${code}) before binding`)));
+      });
+      const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")]);
+      running.push(started);
+      const deadline = Date.now() + 60_000;
+      while (!/Port \d+ is not free yet/.test(started.stderr())) {
+        if (Date.now() > deadline) throw new Error(`no word about the held port:\n${started.stderr()}`);
+        if (started.stdout().includes("stop  Ctrl-C")) throw new Error("served on a port still held");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      holder.stdin!.end();
+      await waitForServing(started, 60_000);
+      assert.equal((await curl([`http://127.0.0.1:${port}/hello`])).stdout.toString(), "Hello, world!");
+      assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("refuses a port in use, saying so before starting Chromium", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
