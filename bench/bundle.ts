@@ -6,14 +6,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as wbn from "wbn";
 import * as wbnSign from "wbn-sign";
 import { exportPrivateKeyPem, generateSigningKey, iwaResponseHeaders, parseSignedWebBundle, verifySignedWebBundle } from "../src/bundle/index.js";
+import { listFiles } from "../src/cli/list-files.js";
 
 const here = fileURLToPath(import.meta.url); // dist/bench/bundle.js
 const projectRoot = join(dirname(here), "..", "..");
@@ -22,11 +23,6 @@ const cli = join(projectRoot, "dist", "src", "cli", "main.js");
 const FILE_COUNT = 1000;
 const TOTAL_BYTES = 100 * 1024 * 1024;
 const RUNS = 5;
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/")).sort();
-}
 
 /** An IWA of FILE_COUNT files totalling TOTAL_BYTES: a manifest, an icon, pages, and random assets of mixed sizes. */
 async function makeApp(dir: string): Promise<void> {

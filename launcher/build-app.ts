@@ -2,9 +2,10 @@
  * Builds the Isolated Web App: bundles its scripts with esbuild into a staging folder next to its static
  * files, then signs that folder into a Signed Web Bundle with the project's key (made on first use).
  */
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { listFiles } from "../src/cli/list-files.js";
 
 /** The repository (or installed package) root: this file runs from dist/launcher/. */
 export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,14 +23,6 @@ export interface StagedApp {
   /** Paths relative to the staging folder, with forward slashes. */
   files: string[];
   version: string;
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"))
-    .sort();
 }
 
 async function loadEsbuild(): Promise<typeof import("esbuild")> {

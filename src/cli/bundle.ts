@@ -1,25 +1,14 @@
 /** `browser-httpd bundle DIR --key KEYFILE [--key KEYFILE2 ...] --out FILE.swbn [--version X]` */
 
-import { open, readFile, readdir, realpath, stat, writeFile } from "node:fs/promises";
+import { open, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
+import { listFiles } from "./list-files.js";
 import { buildSignedWebBundle, importSigningKey, type BuildProgress, type BundleFile, type FillableBody } from "../bundle/index.js";
 
 const usage = "usage: browser-httpd bundle DIR --key KEYFILE [--key KEYFILE2 ...] --out FILE.swbn [--version X]";
 const progressDelayMs = 1000;
 const progressIntervalMs = 500;
-
-/** Every regular file under `dir` (symbolic links followed), as paths relative to it with "/" separators. */
-async function listFiles(dir: string, prefix = ""): Promise<string[]> {
-  const paths: string[] = [];
-  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    const info = entry.isSymbolicLink() ? await stat(join(dir, path)) : entry;
-    if (info.isDirectory()) paths.push(...(await listFiles(dir, path)));
-    else if (info.isFile()) paths.push(path);
-  }
-  return paths;
-}
 
 /** A file read straight into its place in the bundle when its turn comes; a change of size is an error. */
 async function fileBody(path: string): Promise<FillableBody> {
