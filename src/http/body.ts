@@ -1,4 +1,4 @@
-import { indexOfCrlf } from "./bytes.js";
+import { decodeLatin1 } from "./bytes.js";
 import { HttpError } from "./errors.js";
 import type { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
@@ -128,23 +128,27 @@ export class RequestBody {
     return piece;
   }
 
-  /** Reads one CRLF-terminated line (without the CRLF), bounded by `maxLength`. */
+  /**
+   * Reads one CRLF-terminated line (without the CRLF), bounded by `maxLength`. A bare LF, a CR not followed by LF or
+   * another control character fails as soon as it arrives: waiting for a CRLF that never comes would hold the
+   * connection until the body timeout.
+   */
   private async readLine(maxLength: number, what: string): Promise<string> {
+    let scanned = 0;
     for (;;) {
       const buffered = this.input.buffered;
-      const end = indexOfCrlf(buffered);
-      if (end !== -1) {
-        if (end > maxLength) break;
-        let line = "";
-        for (let i = 0; i < end; i++) {
-          const byte = buffered[i]!;
-          if (byte < 0x20 && byte !== 0x09) throw new HttpError(400, `control character in ${what}`);
-          line += String.fromCharCode(byte);
-        }
-        this.input.skip(end + 2);
+      for (; scanned < buffered.length && scanned <= maxLength; scanned++) {
+        const byte = buffered[scanned]!;
+        if (byte >= 0x20 || byte === 0x09) continue;
+        if (byte === 10) throw new HttpError(400, `bare LF in ${what}`);
+        if (byte !== 13) throw new HttpError(400, `control character in ${what}`);
+        if (scanned + 1 === buffered.length) break;
+        if (buffered[scanned + 1] !== 10) throw new HttpError(400, `CR without LF in ${what}`);
+        const line = decodeLatin1(buffered, 0, scanned);
+        this.input.skip(scanned + 2);
         return line;
       }
-      if (buffered.length > maxLength) break;
+      if (scanned > maxLength) break;
       if (!(await this.input.fill())) throw new HttpError(400, `connection closed inside the ${what}`);
     }
     throw new HttpError(what === "trailer section" ? 431 : 400, `${what} too long`);
@@ -157,13 +161,16 @@ export class RequestBody {
     return parseInt(match[1]!, 16);
   }
 
+  /** Consumes the CRLF after chunk data; a wrong byte fails as soon as it arrives, not once two bytes are there. */
   private async expectCrlf(): Promise<void> {
-    while (this.input.buffered.length < 2) {
-      if (!(await this.input.fill())) throw new HttpError(400, "connection closed after chunk data");
+    const CRLF = [13, 10];
+    for (let index = 0; index < CRLF.length; index++) {
+      while (this.input.buffered.length <= index) {
+        if (!(await this.input.fill())) throw new HttpError(400, "connection closed after chunk data");
+      }
+      if (this.input.buffered[index] !== CRLF[index]) throw new HttpError(400, "chunk data not followed by CRLF");
     }
-    const buffered = this.input.buffered;
-    if (buffered[0] !== 13 || buffered[1] !== 10) throw new HttpError(400, "chunk data not followed by CRLF");
-    this.input.skip(2);
+    this.input.skip(CRLF.length);
   }
 
   private async readTrailers(): Promise<void> {
