@@ -36,6 +36,8 @@ class FakeChromiumSocket {
   /** Bytes left in the pipe when the connection was released (Chromium throws them away). */
   discardedAtRelease = -1;
   released = false;
+  /** Two reads were pending on the readable at once: Chromium 156's renderer crashes when data then arrives. */
+  concurrentReads = false;
   drainPerTask: number;
   readonly socket: TCPSocket;
   #pipe: Uint8Array[] = [];
@@ -60,6 +62,21 @@ class FakeChromiumSocket {
       },
       cancel: () => this.#streamDone("readable"),
     });
+    const getReader = readable.getReader.bind(readable) as () => ReadableStreamDefaultReader<Uint8Array>;
+    readable.getReader = (() => {
+      const reader = getReader();
+      const read = reader.read.bind(reader);
+      let pending = 0;
+      reader.read = async () => {
+        if (++pending > 1) this.concurrentReads = true;
+        try {
+          return await read();
+        } finally {
+          pending--;
+        }
+      };
+      return reader;
+    }) as typeof readable.getReader;
     const writable = new WritableStream<Uint8Array>(
       {
         write: (chunk, controller) => {
@@ -292,6 +309,23 @@ describe("browser sockets: closing", () => {
     assert.equal(fake.released, true);
     assert.equal(fake.deliveredBytes, 300 * KiB);
     assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("never has two native reads pending: a peer sending after our close meets one read at a time", async () => {
+    const fake = new FakeChromiumSocket();
+    const wrapped = wrapAcceptedSocket(fake.socket, 50);
+    const { readable, writable } = await wrapped.opened;
+    const reader = readable.getReader();
+    const pendingRead = reader.read();
+    await writable.getWriter().close();
+    const closing = wrapped.close();
+    fake.peerSends(pattern(0, 10));
+    fake.peerSends(pattern(10, 10));
+    await closing;
+    fake.peerCloses();
+    await wrapped.closed;
+    await pendingRead;
+    assert.equal(fake.concurrentReads, false, "two reads were pending on the native readable");
   });
 
   it("passes the peer's bytes through and reports its end", async () => {

@@ -130,8 +130,11 @@ class Connection {
   readonly #lingerMs: number;
   #writableDone = false;
   #readableDone = false;
+  #readableCancelled = false;
   #peerClosed = false;
   #lingering: Promise<void> | undefined;
+  /** The one native read in flight: a second concurrent read() crashes Chromium's renderer when data arrives. */
+  #nativeRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
 
   constructor(native: TCPSocket, info: TCPSocketOpenInfo, lingerMs: number) {
     this.#native = native;
@@ -141,13 +144,20 @@ class Connection {
     this.readable = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
-          const { value, done } = await this.#nativeReader.read();
+          const { value, done } = await this.#readNative();
+          if (this.#readableDone) {
+            // Closed or cancelled meanwhile: the lingering close reads (and discards) from here on.
+            if (!this.#readableCancelled) controller.close();
+            return;
+          }
           if (!done) return controller.enqueue(value);
-          this.#peerClosed = true;
           controller.close();
           this.#readableFinished();
         },
-        cancel: () => this.#readableFinished(),
+        cancel: () => {
+          this.#readableCancelled = true;
+          this.#readableFinished();
+        },
       },
       { highWaterMark: 0 },
     );
@@ -180,6 +190,26 @@ class Connection {
     this.#readableFinished();
   }
 
+  /**
+   * Reads the native readable, joining the read already in flight if there is one. Chromium 156 crashes the
+   * whole renderer when data arrives while two reads are pending on an accepted socket (the pull of our
+   * readable and the lingering close's drain would otherwise overlap when a peer sends after we finished).
+   */
+  #readNative(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    this.#nativeRead ??= this.#nativeReader.read().then(
+      (result) => {
+        this.#nativeRead = undefined;
+        if (result.done) this.#peerClosed = true;
+        return result;
+      },
+      (error: unknown) => {
+        this.#nativeRead = undefined;
+        throw error;
+      },
+    );
+    return this.#nativeRead;
+  }
+
   #writableFinished(): void {
     this.#writableDone = true;
     if (this.#readableDone) this.#lingering ??= this.#linger();
@@ -200,9 +230,8 @@ class Connection {
     const peerClose = this.#peerClosed ? chromiumClosed : (async () => {
       let discarded = 0;
       while (!this.#peerClosed && discarded <= LINGER_DISCARD_LIMIT) {
-        const { value, done } = await this.#nativeReader.read();
-        if (done) this.#peerClosed = true;
-        else discarded += value.byteLength;
+        const { value } = await this.#readNative();
+        discarded += value?.byteLength ?? 0;
       }
     })().catch(() => undefined);
     await Promise.race([peerClose, chromiumClosed, timeout]);
