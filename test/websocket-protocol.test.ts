@@ -5,11 +5,12 @@
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { RawClient, closePayload } from "./fixtures/websocket/raw-client.js";
+import { createHash, randomBytes } from "node:crypto";
+import { RawClient, closePayload, compressForWire, inflateWire } from "./fixtures/websocket/raw-client.js";
 import { expectClose, runProtocolCases, withTimeout } from "./fixtures/websocket/protocol-cases.js";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
 import { upgradeWebSocket, upgradeWebSocketStream } from "../src/websocket/index.js";
+import { maxCompressedPayloadLength } from "../src/websocket/deflate.js";
 
 let echo: TestServer;
 before(async () => {
@@ -134,6 +135,60 @@ test("limits: a configured maxPayloadLength closes with 1009, in one frame or ma
     const fragmented = await RawClient.connect(server.port);
     for (let i = 0; i < 3; i++) fragmented.send(i === 0 ? 0x1 : 0x0, Buffer.alloc(400, 0x61), { fin: false });
     await expectClose(fragmented, 1009);
+  } finally {
+    await server.stop();
+  }
+});
+
+/**
+ * `data` as a permessage-deflate payload of `count` non-final stored blocks (5 header bytes each), ending with the
+ * first byte of the empty block that the receiver's 00 00 ff ff completes (RFC 7692 section 7.2.2).
+ */
+function storedBlocks(data: Buffer, count: number): Buffer {
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const piece = data.subarray(Math.floor((i * data.length) / count), Math.floor(((i + 1) * data.length) / count));
+    const header = Buffer.alloc(5);
+    header.writeUInt16LE(piece.length, 1);
+    header.writeUInt16LE(~piece.length & 0xffff, 3);
+    pieces.push(header, piece);
+  }
+  pieces.push(Buffer.of(0));
+  return Buffer.concat(pieces);
+}
+
+test("limits: with permessage-deflate, maxPayloadLength bounds the inflated message and maxCompressedPayloadLength the wire, each to the byte", async () => {
+  const limit = 64 * 1024;
+  const wireLimit = maxCompressedPayloadLength(limit);
+  const server = await startServer({ maxPayloadLength: limit });
+  const deflate = { "Sec-WebSocket-Extensions": "permessage-deflate" };
+  try {
+    // Exactly wireLimit bytes on the wire, at most limit once inflated: the data cut into many small stored blocks.
+    const blockCount = Math.ceil((wireLimit - 1 - limit) / 5);
+    const data = randomBytes(wireLimit - 1 - 5 * blockCount);
+    const payload = storedBlocks(data, blockCount);
+    assert.equal(payload.length, wireLimit);
+    assert.ok(inflateWire(payload).equals(data), "the payload inflates to the data");
+    const widest = await RawClient.connect(server.port, "/ws", deflate);
+    widest.send(0x2, payload, { rsv: 4 });
+    const echo = await widest.nextFrame();
+    assert.equal(echo?.opcode, 0x2, `echo of the widest compressed message: ${echo?.opcode === 0x8 ? `closed ${echo.payload.readUInt16BE(0)}` : "none"}`);
+    assert.ok((echo.rsv === 4 ? inflateWire(echo.payload) : echo.payload).equals(data));
+    widest.destroy();
+
+    // One byte more on the wire, of data that is no deflate stream: refused from the length (1009), not inflated (1007).
+    const wider = await RawClient.connect(server.port, "/ws", deflate);
+    wider.send(0x2, Buffer.alloc(wireLimit + 1, 0xff), { rsv: 4 });
+    await expectClose(wider, 1009);
+
+    // The largest message compressed, and one byte more, both well within the wire limit: the inflated size decides.
+    const largest = await RawClient.connect(server.port, "/ws", deflate);
+    const message = randomBytes(limit);
+    largest.send(0x2, compressForWire(message), { rsv: 4 });
+    const largestEcho = await largest.nextFrame();
+    assert.ok(largestEcho && (largestEcho.rsv === 4 ? inflateWire(largestEcho.payload) : largestEcho.payload).equals(message), "echo of the largest message");
+    largest.send(0x2, compressForWire(randomBytes(limit + 1)), { rsv: 4 });
+    await expectClose(largest, 1009);
   } finally {
     await server.stop();
   }

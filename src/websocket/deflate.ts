@@ -43,6 +43,17 @@ function feed(writable: WritableStream<BufferSource>, pieces: readonly Uint8Arra
   });
 }
 
+/**
+ * The largest compressed message (the payloads of its frames) accepted for messages of at most `maxPayloadLength`
+ * bytes once inflated. Data that does not compress grows in deflate: by 5 bytes per stored block (zlib, behind
+ * browsers, `ws` and Node: about 0.03 %) and by at most 1/8 in fixed-Huffman blocks (9 bits for bytes 144-255);
+ * encoders use those where their dynamic codes would do worse. So the wire may carry 1/8 more than the limit,
+ * plus 1 KiB for block headers and the flush of short messages; a bigger message is refused before it is read.
+ */
+export function maxCompressedPayloadLength(maxPayloadLength: number): number {
+  return maxPayloadLength + Math.ceil(maxPayloadLength / 8) + 1024;
+}
+
 /** The permessage-deflate payload of one message. */
 export async function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
   const stream = new CompressionStream("deflate-raw");

@@ -8,7 +8,7 @@
 
 import { EMPTY, concatBytes } from "../http/bytes.js";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
-import { inflateMessage } from "./deflate.js";
+import { inflateMessage, maxCompressedPayloadLength } from "./deflate.js";
 import { Utf8Validator } from "./utf8.js";
 
 export interface ReceiverEvents {
@@ -20,7 +20,10 @@ export interface ReceiverEvents {
 }
 
 export interface ReceiverOptions {
-  /** Largest message (all fragments, and after decompression) in bytes. */
+  /**
+   * Largest message (all fragments, and after decompression) in bytes. A compressed message is bounded on the wire
+   * separately, by `maxCompressedPayloadLength` of it: incompressible data grows a little when compressed.
+   */
   maxPayloadLength: number;
   /** permessage-deflate was negotiated: RSV1 marks compressed messages. */
   compression: boolean;
@@ -95,6 +98,7 @@ export class Receiver {
   private messageCompressed = false;
   private messageSize = 0;
   private readonly bytes: MessageBytes;
+  private readonly maxCompressedLength: number;
   private readonly utf8 = new Utf8Validator();
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -102,7 +106,8 @@ export class Receiver {
     private readonly events: ReceiverEvents,
     private readonly options: ReceiverOptions,
   ) {
-    this.bytes = new MessageBytes(options.maxPayloadLength);
+    this.maxCompressedLength = maxCompressedPayloadLength(options.maxPayloadLength);
+    this.bytes = new MessageBytes(options.compression ? this.maxCompressedLength : options.maxPayloadLength);
   }
 
   /**
@@ -193,8 +198,11 @@ export class Receiver {
       return true;
     }
 
-    if (this.messageSize + length > this.options.maxPayloadLength) {
-      fail(CloseCode.MessageTooBig, `message exceeds ${this.options.maxPayloadLength} bytes`);
+    // A compressed message meets maxPayloadLength once inflated (inflateMessage); here only its bound on the wire.
+    const compressed = opcode === Opcode.Continuation ? this.messageCompressed : rsv1;
+    const limit = compressed ? this.maxCompressedLength : this.options.maxPayloadLength;
+    if (this.messageSize + length > limit) {
+      fail(CloseCode.MessageTooBig, `${compressed ? "compressed message" : "message"} exceeds ${limit} bytes`);
     }
     if (opcode !== Opcode.Continuation) {
       this.messageOpcode = opcode;
