@@ -43,6 +43,8 @@ class FakeChromiumSocket {
   released = false;
   /** Two reads were pending on the readable at once: Chromium 156's renderer crashes when data then arrives. */
   concurrentReads = false;
+  /** Writes handed to the native writable. */
+  nativeWrites = 0;
   drainPerTask: number;
   readonly socket: TCPSocket;
   #pipe: Uint8Array[] = [];
@@ -88,6 +90,7 @@ class FakeChromiumSocket {
       {
         write: (chunk, controller) => {
           if (options.failWrites) throw new Error("connection reset");
+          this.nativeWrites++;
           const written = this.#write(chunk.slice());
           // Like Chromium, an abort rejects the write in progress.
           const aborted = new Promise<void>((_, reject) =>
@@ -289,6 +292,25 @@ describe("browser sockets: verified writes", () => {
     await assert.rejects(async () => {
       for (let i = 0; i < 100; i++) await writer.write(pattern(0, 200 * KiB));
     }, /connection reset/);
+  });
+});
+
+describe("browser sockets: request and response", () => {
+  it("answers to a peer that asks again only after each answer go out at once, not held: it has read the previous ones", async () => {
+    const fake = new FakeChromiumSocket();
+    const { readable, writable } = await wrapAcceptedSocket(fake.socket, 50).opened;
+    const reader = readable.getReader();
+    const writer = writable.getWriter();
+    // 2,000 answers of 100 bytes: three times what the pipe holds, so without the peer's evidence they would be held.
+    for (let i = 0; i < 2_000; i++) {
+      fake.peerSends(pattern(0, 40));
+      await reader.read();
+      const before = fake.nativeWrites;
+      await writer.write(pattern(0, 100));
+      for (let turn = 0; turn < 20 && fake.nativeWrites === before; turn++) await undefined;
+      assert.equal(fake.nativeWrites, before + 1, `answer ${i} was not handed to Chromium at once`);
+      await until(() => fake.deliveredBytes >= 100 * (i + 1), `answer ${i} to arrive`);
+    }
   });
 });
 

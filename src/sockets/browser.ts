@@ -155,7 +155,10 @@ class Connection {
             if (!this.#readableCancelled) controller.close();
             return;
           }
-          if (!done) return controller.enqueue(value);
+          if (!done) {
+            this.#writer.peerSent();
+            return controller.enqueue(value);
+          }
           controller.close();
           this.#readableFinished();
         },
@@ -320,6 +323,15 @@ class VerifiedWriter {
     await this.#startFlushing();
     this.#throwIfFailed();
     await this.closeNative();
+  }
+
+  /**
+   * The peer sent more data after everything written so far had reached the pipe. A peer that waits for each
+   * answer before it asks again (HTTP without pipelining, request/response protocols) has read it all, so the
+   * network service has emptied the pipe: short writes can go out at once again instead of being held.
+   */
+  peerSent(): void {
+    if (this.#queuedBytes === 0 && !this.#flushing && !this.#backlogged) this.#knownFree = PIPE_CAPACITY;
   }
 
   /**
