@@ -126,4 +126,19 @@ describe("browser clients of the server inside Chromium", { timeout: 180_000 }, 
     await page.evaluate(`new Promise((resolve) => { window.heldSocket.onclose = resolve; window.heldSocket.close(1000); })`);
     assert.equal(await peersSettleAt(0), 0);
   });
+
+  it("a browser WebSocket's close() completes at once: the server ends TCP right after the closing handshake", async (t) => {
+    // Chromium's client waits up to 2 s for the server's FIN before it reports the close.
+    const closeMs = await page.evaluate<number>(`new Promise((resolve, reject) => {
+      const socket = new WebSocket(${JSON.stringify(`ws://127.0.0.1:${port}/ws`)});
+      socket.onerror = () => reject(new Error("WebSocket error"));
+      socket.onopen = () => {
+        const started = performance.now();
+        socket.onclose = (event) => (event.wasClean ? resolve(performance.now() - started) : reject(new Error("unclean close")));
+        socket.close(1000);
+      };
+    })`);
+    t.diagnostic(`onclose ${closeMs.toFixed(1)} ms after close()`);
+    assert.ok(closeMs < 1_000, `onclose ${closeMs.toFixed(0)} ms after close(): the server waited for the client's FIN`);
+  });
 });
