@@ -1,9 +1,15 @@
 /**
  * Signing the staged app into a .swbn with the project's key, and reading a .swbn back into the responses the
  * dev-mode proxy serves (after checking its signatures, so only what was signed is ever served).
+ *
+ * A signed bundle gets a stamp beside it (`<bundle>.stamp.json`): the digests of the files signed, the key's Web
+ * Bundle ID, the digest of the signing code and of the bundle itself. `signStagedApp` keeps a bundle whose stamp
+ * still matches all of them instead of signing again.
  */
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { listFiles } from "../src/cli/list-files.js";
 import {
   buildSignedWebBundle,
   exportPrivateKeyPem,
@@ -11,7 +17,9 @@ import {
   importSigningKey,
   type SigningKey,
   verifySignedWebBundle,
+  webBundleIdOf,
 } from "../src/bundle/index.js";
+import { sha256, type StagedApp } from "./build-app.js";
 import type { StoredResponse } from "./dev-proxy.js";
 
 export interface SigningKeyFile {
@@ -50,6 +58,33 @@ export interface SignedApp {
   fileCount: number;
 }
 
+async function readStaged(stagingDir: string, paths: readonly string[]): Promise<Array<{ path: string; body: Uint8Array }>> {
+  return Promise.all(paths.map(async (path) => ({ path, body: new Uint8Array(await readFile(join(stagingDir, path))) })));
+}
+
+async function signFiles(
+  files: ReadonlyArray<{ path: string; body: Uint8Array }>,
+  key: SigningKey,
+  bundlePath: string,
+): Promise<SignedApp & { bytes: Uint8Array }> {
+  const built = await buildSignedWebBundle({ files, keys: [key] });
+  await mkdir(dirname(bundlePath), { recursive: true });
+  // Written beside it and renamed into place: a reader sees the old bundle or the new one, never half of one.
+  const partial = `${bundlePath}.partial-${process.pid}`;
+  await writeFile(partial, built.bytes);
+  await rename(partial, bundlePath).catch(async (error: unknown) => {
+    await rm(partial, { force: true });
+    throw error;
+  });
+  return {
+    bundlePath,
+    webBundleId: built.webBundleId,
+    byteLength: built.bytes.byteLength,
+    fileCount: built.fileCount,
+    bytes: built.bytes,
+  };
+}
+
 /** Signs every file of `stagingDir` into `bundlePath`. */
 export async function signApp(options: {
   stagingDir: string;
@@ -57,18 +92,81 @@ export async function signApp(options: {
   key: SigningKey;
   bundlePath: string;
 }): Promise<SignedApp> {
-  const files = await Promise.all(
-    options.files.map(async (path) => ({ path, body: new Uint8Array(await readFile(join(options.stagingDir, path))) })),
-  );
-  const built = await buildSignedWebBundle({ files, keys: [options.key] });
-  await mkdir(dirname(options.bundlePath), { recursive: true });
-  await writeFile(options.bundlePath, built.bytes);
-  return {
-    bundlePath: options.bundlePath,
-    webBundleId: built.webBundleId,
-    byteLength: built.bytes.byteLength,
-    fileCount: built.fileCount,
+  const { bytes: _bytes, ...signed } = await signFiles(await readStaged(options.stagingDir, options.files), options.key, options.bundlePath);
+  return signed;
+}
+
+interface SignStamp {
+  format: 1;
+  /** Digest of the compiled signing code (dist/src/bundle): a changed signer signs again. */
+  signer: string;
+  webBundleId: string;
+  /** Every file signed (relative path) and its SHA-256. */
+  files: Record<string, string>;
+  bundle: { sha256: string; byteLength: number; fileCount: number };
+}
+
+export interface SignedStagedApp extends SignedApp {
+  /** True when the bundle already there was signed from the same files with the same key, and was kept. */
+  reused: boolean;
+}
+
+function signStampPath(bundlePath: string): string {
+  return `${bundlePath}.stamp.json`;
+}
+
+let signerDigestCache: Promise<string> | undefined;
+
+/** SHA-256 over the signing code this launcher runs (the compiled src/bundle folder). */
+function signerDigest(): Promise<string> {
+  return (signerDigestCache ??= (async () => {
+    const dir = fileURLToPath(new URL("../src/bundle/", import.meta.url));
+    const files = (await listFiles(dir)).filter((file) => file.endsWith(".js"));
+    const parts = await Promise.all(files.map(async (file) => `${file} ${sha256(await readFile(join(dir, file)))}`));
+    return sha256(parts.join("\n"));
+  })());
+}
+
+function sameDigests(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+/**
+ * Signs the staged app into `bundlePath`, unless the bundle there was signed from the same staged files, with
+ * the same key and signing code, and is byte for byte what was written then (its stamp says so): that bundle is
+ * kept. A changed file, key or signer, or a bundle changed or replaced since, signs again.
+ */
+export async function signStagedApp(options: { staged: StagedApp; key: SigningKey; bundlePath: string }): Promise<SignedStagedApp> {
+  const { staged, key, bundlePath } = options;
+  const [signer, webBundleId] = await Promise.all([signerDigest(), webBundleIdOf(key)]);
+  const stamp = await readFile(signStampPath(bundlePath), "utf8")
+    .then((text) => JSON.parse(text) as SignStamp)
+    .catch(() => undefined);
+  if (
+    stamp?.format === 1 &&
+    stamp.signer === signer &&
+    stamp.webBundleId === webBundleId &&
+    sameDigests(stamp.files, Object.fromEntries(staged.files.map((file) => [file, staged.digests[file] ?? ""])))
+  ) {
+    const bytes = await readFile(bundlePath).catch(() => undefined);
+    if (bytes && bytes.byteLength === stamp.bundle.byteLength && sha256(bytes) === stamp.bundle.sha256) {
+      return { bundlePath, webBundleId, byteLength: bytes.byteLength, fileCount: stamp.bundle.fileCount, reused: true };
+    }
+  }
+  await rm(signStampPath(bundlePath), { force: true });
+  // The stamp names the bytes that were signed, read once for both.
+  const contents = await readStaged(staged.stagingDir, staged.files);
+  const { bytes, ...signed } = await signFiles(contents, key, bundlePath);
+  const fresh: SignStamp = {
+    format: 1,
+    signer,
+    webBundleId: signed.webBundleId,
+    files: Object.fromEntries(contents.map(({ path, body }) => [path, sha256(body)])),
+    bundle: { sha256: sha256(bytes), byteLength: bytes.byteLength, fileCount: signed.fileCount },
   };
+  await writeFile(signStampPath(bundlePath), JSON.stringify(fresh, null, 1) + "\n");
+  return { ...signed, reused: false };
 }
 
 export interface BundleContents {

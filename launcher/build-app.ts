@@ -1,9 +1,17 @@
 /**
  * Builds the Isolated Web App: bundles its scripts with esbuild into a staging folder next to its static
  * files, then signs that folder into a Signed Web Bundle with the project's key (made on first use).
+ *
+ * A build leaves a stamp beside the staging folder (`<stagingDir>.stamp.json`): the digest of every input
+ * (the scripts esbuild read, the static files, the package version, esbuild's version and options, tsconfig.json)
+ * and of every staged file. When the inputs and the staged files still match it, the folder is used as it is
+ * and esbuild does not run.
  */
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listFiles } from "../src/cli/list-files.js";
 
@@ -12,6 +20,17 @@ export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Script entry points of the app, relative to app/; each becomes the same path with .js in the staging folder. */
 const entryPoints = ["main.ts", "builder/builder.ts"];
+
+/** Changing this (or esbuild's version) invalidates every stamp. */
+const esbuildOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "chrome120",
+  charset: "utf8",
+  legalComments: "none",
+  logLevel: "silent",
+} as const;
 
 export interface StageAppOptions {
   appDir?: string;
@@ -23,6 +42,30 @@ export interface StagedApp {
   /** Paths relative to the staging folder, with forward slashes. */
   files: string[];
   version: string;
+  /** SHA-256 (hex) of each staged file, by path. */
+  digests: Record<string, string>;
+  /** True when the staging folder of an earlier build matched the inputs and was kept as it was. */
+  reused: boolean;
+}
+
+interface StageStamp {
+  format: 1;
+  /** Digest of everything that decides the build besides the input files: options, versions, entry points. */
+  setup: string;
+  /** Every input file (absolute path) and its SHA-256. */
+  inputs: Record<string, string>;
+  /** The static files of the app folder (relative paths), so that an added file is noticed. */
+  appFiles: string[];
+  /** Every staged file (relative path) and its SHA-256. */
+  outputs: Record<string, string>;
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+async function digestOf(path: string): Promise<string | undefined> {
+  return readFile(path).then(sha256, () => undefined);
 }
 
 async function loadEsbuild(): Promise<typeof import("esbuild")> {
@@ -33,44 +76,136 @@ async function loadEsbuild(): Promise<typeof import("esbuild")> {
   }
 }
 
-/** Bundles the app's scripts and copies its other files; the manifest gets the package's version. */
+function esbuildVersion(): string {
+  try {
+    const path = createRequire(import.meta.url).resolve("esbuild/package.json");
+    return (createRequire(import.meta.url)(path) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The tsconfig.json esbuild reads for the app: the nearest one at or above the app folder. */
+function nearestTsconfig(appDir: string): string | undefined {
+  for (let dir = resolve(appDir); ; dir = dirname(dir)) {
+    const candidate = join(dir, "tsconfig.json");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function stampPath(stagingDir: string): string {
+  return `${stagingDir.replace(/[\\/]+$/, "")}.stamp.json`;
+}
+
+async function setupDigest(appDir: string, version: string): Promise<string> {
+  const tsconfig = nearestTsconfig(appDir);
+  return sha256(
+    JSON.stringify({
+      version,
+      esbuild: esbuildVersion(),
+      esbuildOptions,
+      entryPoints,
+      appDir: resolve(appDir),
+      tsconfig: tsconfig === undefined ? "none" : `${tsconfig} ${(await digestOf(tsconfig)) ?? "unreadable"}`,
+    }),
+  );
+}
+
+/** The earlier build's staging folder, when the stamp beside it still describes the inputs and the folder. */
+async function reusableStage(stagingDir: string, appDir: string, setup: string): Promise<StagedApp | undefined> {
+  let stamp: StageStamp;
+  try {
+    stamp = JSON.parse(await readFile(stampPath(stagingDir), "utf8")) as StageStamp;
+  } catch {
+    return undefined;
+  }
+  if (stamp.format !== 1 || stamp.setup !== setup) return undefined;
+  const appFiles = (await listFiles(appDir)).filter((file) => !file.endsWith(".ts"));
+  if (JSON.stringify(appFiles) !== JSON.stringify(stamp.appFiles)) return undefined;
+  const checks = [
+    ...Object.entries(stamp.inputs).map(([path, digest]) => [path, digest] as const),
+    ...Object.entries(stamp.outputs).map(([path, digest]) => [join(stagingDir, path), digest] as const),
+  ];
+  const actual = await Promise.all(checks.map(([path]) => digestOf(path)));
+  if (actual.some((digest, index) => digest !== checks[index]![1])) return undefined;
+  const files = await listFiles(stagingDir).catch(() => []);
+  if (JSON.stringify(files) !== JSON.stringify(Object.keys(stamp.outputs).sort())) return undefined;
+  return { stagingDir, files, version: "", digests: stamp.outputs, reused: true };
+}
+
+/**
+ * Bundles the app's scripts and copies its other files; the manifest gets the package's version. An earlier
+ * build whose inputs and staged files are unchanged (see the stamp above) is kept instead.
+ */
 export async function stageApp({
   appDir = join(packageRoot, "app"),
   stagingDir = join(packageRoot, "dist", "iwa"),
 }: StageAppOptions = {}): Promise<StagedApp> {
   const { version } = JSON.parse(await readFile(join(packageRoot, "package.json"), "utf8")) as { version: string };
-  await rm(stagingDir, { recursive: true, force: true });
-  await mkdir(stagingDir, { recursive: true });
+  const setup = await setupDigest(appDir, version);
+  const reused = await reusableStage(stagingDir, appDir, setup);
+  if (reused) return { ...reused, version };
 
-  const esbuild = await loadEsbuild();
-  const result = await esbuild
-    .build({
-    entryPoints: Object.fromEntries(entryPoints.map((entry) => [entry.replace(/\.ts$/, ""), join(appDir, entry)])),
-    outdir: stagingDir,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "chrome120",
-    charset: "utf8",
-    legalComments: "none",
-    logLevel: "silent",
-  })
-    // esbuild keeps a helper process for later builds; there are none.
-    .finally(() => esbuild.stop());
-  for (const warning of result.warnings) {
-    process.stderr.write(`esbuild: ${warning.text} (${warning.location?.file ?? "?"})\n`);
-  }
-
-  for (const file of await listFiles(appDir)) {
-    if (file.endsWith(".ts")) continue;
-    const target = join(stagingDir, file);
-    await mkdir(dirname(target), { recursive: true });
-    if (file === ".well-known/manifest.webmanifest") {
-      const manifest = JSON.parse(await readFile(join(appDir, file), "utf8")) as Record<string, unknown>;
-      await writeFile(target, JSON.stringify({ ...manifest, version }, null, 2) + "\n");
-    } else {
-      await copyFile(join(appDir, file), target);
+  // Built beside the staging folder and moved into place, so a reader never sees a half-written folder for long.
+  const building = `${stagingDir.replace(/[\\/]+$/, "")}.building-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
+  await mkdir(building, { recursive: true });
+  try {
+    const esbuild = await loadEsbuild();
+    const absWorkingDir = resolve(appDir);
+    const result = await esbuild
+      .build({
+        ...esbuildOptions,
+        entryPoints: Object.fromEntries(entryPoints.map((entry) => [entry.replace(/\.ts$/, ""), join(appDir, entry)])),
+        outdir: building,
+        absWorkingDir,
+        metafile: true,
+        write: false,
+      })
+      // esbuild keeps a helper process for later builds; there are none.
+      .finally(() => esbuild.stop());
+    for (const warning of result.warnings) {
+      process.stderr.write(`esbuild: ${warning.text} (${warning.location?.file ?? "?"})\n`);
     }
+    const outputs: Record<string, string> = {};
+    for (const output of result.outputFiles) {
+      await mkdir(dirname(output.path), { recursive: true });
+      await writeFile(output.path, output.contents);
+      outputs[output.path.slice(building.length + 1).split(/[\\/]/).join("/")] = sha256(output.contents);
+    }
+    const inputs: Record<string, string> = {};
+    for (const input of Object.keys(result.metafile.inputs)) {
+      const path = resolve(absWorkingDir, input);
+      inputs[path] = (await digestOf(path)) ?? "missing";
+    }
+
+    const appFiles = (await listFiles(appDir)).filter((file) => !file.endsWith(".ts"));
+    for (const file of appFiles) {
+      const target = join(building, file);
+      await mkdir(dirname(target), { recursive: true });
+      if (file === ".well-known/manifest.webmanifest") {
+        const source = await readFile(join(appDir, file));
+        inputs[resolve(appDir, file)] = sha256(source);
+        const manifest = JSON.parse(source.toString("utf8")) as Record<string, unknown>;
+        await writeFile(target, JSON.stringify({ ...manifest, version }, null, 2) + "\n");
+      } else {
+        await copyFile(join(appDir, file), target);
+      }
+      outputs[file] = (await digestOf(target))!;
+    }
+    // Static inputs are digested from what was copied: a file changed meanwhile is caught by the next start.
+    for (const file of appFiles) inputs[resolve(appDir, file)] ??= outputs[file]!;
+
+    await rm(stagingDir, { recursive: true, force: true });
+    await rm(stampPath(stagingDir), { force: true });
+    await mkdir(dirname(stagingDir), { recursive: true });
+    await rename(building, stagingDir);
+    const stamp: StageStamp = { format: 1, setup, inputs, appFiles, outputs };
+    await writeFile(stampPath(stagingDir), JSON.stringify(stamp, null, 1) + "\n");
+    const files = await listFiles(stagingDir);
+    return { stagingDir, files, version, digests: outputs, reused: false };
+  } finally {
+    await rm(building, { recursive: true, force: true });
   }
-  return { stagingDir, files: await listFiles(stagingDir), version };
 }

@@ -5,10 +5,16 @@
  * Should the launcher die without `close()` (SIGKILL), Chromium sees its DevTools pipe close and exits with all
  * its helpers (measured: gone 0.15-0.25 s after the kill, at start and while serving); the profile left behind
  * is removed by a later launch (temporary-profile.ts).
+ *
+ * Chromium on Linux adds every app it installs to the desktop's menus: it runs the xdg-utils scripts
+ * (xdg-desktop-menu, xdg-icon-resource, ...) one after another, which took 3-9 s of each install here, and
+ * leaves a menu entry and icons in ~/.local/share per install, for an app that only runs while `start` does.
+ * So Chromium finds no-op stand-ins for those commands first on its PATH (see `osIntegrationStandIns`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CdpConnection } from "./cdp.js";
 import { createTemporaryProfile } from "./temporary-profile.js";
@@ -38,6 +44,29 @@ export class ChromiumLaunchError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ChromiumLaunchError";
+  }
+}
+
+/** The commands Chromium runs to add an installed app to the desktop's menus (Linux; shell_integration_linux). */
+const osIntegrationCommands = ["xdg-desktop-menu", "xdg-icon-resource", "update-desktop-database", "xdg-mime"];
+
+/**
+ * A folder in the profile with a no-op script for each of `osIntegrationCommands`, to put first on Chromium's
+ * PATH. Returns undefined where this does not apply (not Linux) or the folder cannot be made.
+ */
+async function osIntegrationStandIns(profileDir: string): Promise<string | undefined> {
+  if (process.platform !== "linux") return undefined;
+  const dir = join(profileDir, "browser-httpd-no-os-integration");
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const command of osIntegrationCommands) {
+      const path = join(dir, command);
+      await writeFile(path, "#!/bin/sh\n# browser-httpd: the app is not added to the desktop's menus.\nexit 0\n");
+      await chmod(path, 0o755);
+    }
+    return dir;
+  } catch {
+    return undefined;
   }
 }
 
@@ -101,10 +130,13 @@ function groupAlive(child: ChildProcess): boolean {
 export async function launchChromium(options: LaunchChromiumOptions): Promise<RunningChromium> {
   const temporaryProfile = options.profileDir === undefined;
   const profileDir = options.profileDir ?? (await createTemporaryProfile());
+  const standIns = await osIntegrationStandIns(profileDir);
+  const env = standIns ? { ...process.env, PATH: [standIns, process.env.PATH].filter(Boolean).join(delimiter) } : process.env;
   const child = spawn(options.executable, chromiumArgs(options, profileDir), {
     // fd 3: commands to Chromium, fd 4: replies from Chromium.
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
     detached: true,
+    env,
   });
   let hasExited = false;
   const stderrTail: string[] = [];

@@ -1,11 +1,15 @@
 /**
  * Installs and launches an Isolated Web App over DevTools, through Chromium's chrome://iwa-dev page (the only
- * unattended install route in Chromium 156, see ../shared/chromium-iwa.md), and talks to the launched app.
+ * unattended install route in Chromium 156, see ../shared/chromium-iwa.md), or for a dev-mode proxy into a
+ * fresh profile, DevTools' own PWA.install; and talks to the launched app.
  */
+import { randomBytes } from "node:crypto";
+import { base32Encode } from "../src/bundle/web-bundle-id.js";
 import type { CdpConnection } from "./cdp.js";
 
 export interface InstalledApp {
-  appId: string;
+  /** Chromium's app id, as chrome://iwa-dev lists it (not known for an install made with PWA.install). */
+  appId?: string;
   webBundleId: string;
   name: string;
   installedVersion: string;
@@ -133,6 +137,35 @@ export class IwaDevPage {
   async close(): Promise<void> {
     await this.cdp.send("Target.closeTarget", { targetId: this.targetId }).catch(() => undefined);
   }
+}
+
+/** The Web Bundle ID type of dev-mode proxy installs: 32 random bytes, then this suffix (Scheme.md#suffix). */
+const devProxyIdSuffix = [0x00, 0x00, 0x02];
+
+/**
+ * Installs the app a dev-mode proxy serves with DevTools' PWA.install, under a new random dev-mode Web Bundle ID:
+ * no chrome://iwa-dev page to load first (about 1 s). Resolves undefined when this Chromium has no such install
+ * (then use the chrome://iwa-dev page); rejects with Chromium's reason when it refuses the app.
+ */
+export async function installFromDevProxyWithPwaInstall(
+  cdp: CdpConnection,
+  proxyUrl: string,
+  manifest: { name?: string; version?: string },
+): Promise<InstalledApp | undefined> {
+  const webBundleId = base32Encode(new Uint8Array([...randomBytes(32), ...devProxyIdSuffix]));
+  const manifestId = `isolated-app://${webBundleId}/`;
+  try {
+    await cdp.send("PWA.install", { manifestId, installUrlOrBundleUrl: proxyUrl });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // "PWA.install: Failed to install isolated-app://…/ from http://…: App is not installable: <reason>"
+    const refusal = /Failed to install \S+ from \S+?:? (.*)$/s.exec(message);
+    if (!refusal) return undefined;
+    throw new IwaInstallError(
+      `Chromium refused to install the app from ${proxyUrl}: ${refusal[1]}\nFix the app's manifest or files, then run again.`,
+    );
+  }
+  return { webBundleId, name: manifest.name ?? "the app", installedVersion: manifest.version ?? "" };
 }
 
 export function proxyOriginOf(app: InstalledApp): string | undefined {

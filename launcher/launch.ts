@@ -3,9 +3,10 @@
  * and hand back the running app (tests drive it the same way the CLI does).
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { loadOrCreateSigningKey, readSignedBundle, signApp } from "./app-bundle.js";
-import { packageRoot, stageApp } from "./build-app.js";
+import { loadOrCreateSigningKey, readSignedBundle, type SignedStagedApp, signStagedApp } from "./app-bundle.js";
+import { packageRoot, type StagedApp, stageApp } from "./build-app.js";
 import { findOrInstallChromium } from "./find-chromium.js";
+import { formatSeconds, PhaseClock } from "./phases.js";
 import { AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
 import { removeAbandonedProfiles } from "./temporary-profile.js";
 
@@ -28,6 +29,8 @@ export interface LaunchOptions {
   bundlePath?: string;
   /** Where the app's files are assembled before signing (default dist/iwa). */
   stagingDir?: string;
+  /** The app's source folder (default app/ of the package). */
+  appDir?: string;
   log?: (line: string) => void;
   verbose?: boolean;
 }
@@ -39,6 +42,8 @@ export interface LaunchedApp extends RunningIwa {
   signedWebBundleId: string;
   keyPath: string;
   keyCreated: boolean;
+  /** True when the bundle signed by an earlier start still matched the staged files and key, and was used as it was. */
+  bundleReused: boolean;
   chromiumPath: string;
   headless: boolean;
   profileDir?: string;
@@ -46,6 +51,35 @@ export interface LaunchedApp extends RunningIwa {
 
 function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(path);
+}
+
+export interface BuiltApp {
+  staged: StagedApp;
+  signed: SignedStagedApp;
+  keyCreated: boolean;
+  /** "app build" ended; "sign" is marked by the caller once it has read what it needs of the bundle. */
+  clock: PhaseClock;
+}
+
+/**
+ * Stages the app (esbuild) and signs it with the key at `keyPath` (generated when missing) into `bundlePath`;
+ * either step keeps the result of an earlier start when nothing it depends on changed.
+ */
+export async function buildApp(options: {
+  keyPath: string;
+  bundlePath: string;
+  stagingDir?: string;
+  appDir?: string;
+  log?: (line: string) => void;
+}): Promise<BuiltApp> {
+  const log = options.log ?? (() => undefined);
+  const clock = new PhaseClock();
+  const staged = await stageApp({ stagingDir: options.stagingDir, appDir: options.appDir });
+  clock.mark("app build", staged.reused ? "reused" : "esbuild");
+  const signingKey = await loadOrCreateSigningKey(options.keyPath);
+  if (signingKey.created) log(`Generated a signing key: ${options.keyPath} (keep it: it fixes the app's Web Bundle ID).`);
+  const signed = await signStagedApp({ staged, key: signingKey.key, bundlePath: options.bundlePath });
+  return { staged, signed, keyCreated: signingKey.created, clock };
 }
 
 export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> {
@@ -78,11 +112,13 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
   }
 
   const chromiumPath = findOrInstallChromium({ explicitPath: options.chromePath, log });
-  const staged = await stageApp({ stagingDir: options.stagingDir });
-  const signingKey = await loadOrCreateSigningKey(keyPath);
-  if (signingKey.created) log(`Generated a signing key: ${keyPath} (keep it: it fixes the app's Web Bundle ID).`);
-  const signed = await signApp({ stagingDir: staged.stagingDir, files: staged.files, key: signingKey.key, bundlePath });
-  log(`Signed ${signed.fileCount} files into ${bundlePath} (${signed.byteLength} bytes).`);
+  const { signed, keyCreated, clock } = await buildApp({
+    keyPath,
+    bundlePath,
+    stagingDir: options.stagingDir,
+    appDir: options.appDir,
+    log,
+  });
 
   let installRequest: InstallRequest;
   if (install === "dev-proxy") {
@@ -91,6 +127,12 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
   } else {
     installRequest = { mode: "signed", bundlePath, webBundleId: signed.webBundleId };
   }
+  const signPhase = clock.mark("sign", signed.reused ? "reused" : undefined);
+  log(
+    signed.reused
+      ? `Reused ${bundlePath} (${signed.byteLength} bytes): signed earlier from these same ${signed.fileCount} files with this key.`
+      : `Signed ${signed.fileCount} files into ${bundlePath} (${signed.byteLength} bytes) in ${formatSeconds(signPhase.ms)}.`,
+  );
 
   const running = await startIwa({
     executable: chromiumPath,
@@ -103,11 +145,13 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
   });
   return {
     ...running,
+    phases: [...clock.phases, ...running.phases],
     bundlePath,
     bundleBytes: signed.byteLength,
     signedWebBundleId: signed.webBundleId,
     keyPath,
-    keyCreated: signingKey.created,
+    keyCreated,
+    bundleReused: signed.reused,
     chromiumPath,
     headless,
     profileDir,

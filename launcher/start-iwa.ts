@@ -6,7 +6,16 @@
 import { createConnection } from "node:net";
 import { type RunningChromium, launchChromium } from "./chromium.js";
 import { type DevProxy, type StoredResponse, startDevProxy } from "./dev-proxy.js";
-import { type InstalledApp, IwaDevPage, IwaInstallError, evaluate, launchApp, proxyOriginOf } from "./iwa.js";
+import {
+  type InstalledApp,
+  IwaDevPage,
+  IwaInstallError,
+  evaluate,
+  installFromDevProxyWithPwaInstall,
+  launchApp,
+  proxyOriginOf,
+} from "./iwa.js";
+import { type Phase, PhaseClock } from "./phases.js";
 
 export type InstallRequest =
   | { mode: "dev-proxy"; responses: ReadonlyMap<string, StoredResponse> }
@@ -53,6 +62,8 @@ export interface RunningIwa {
   appSessionId: string;
   /** Evaluates in the app's window. */
   evaluateInApp<T>(expression: string): Promise<T>;
+  /** How long each phase took: Chromium start, install, launch, first answer. */
+  phases: Phase[];
   close(): Promise<void>;
 }
 
@@ -95,13 +106,82 @@ async function waitForAppServer(
   throw new AppStartError(`the app window did not start its server within ${timeoutMs / 1000} s`);
 }
 
-function manifestName(responses: ReadonlyMap<string, StoredResponse>): string | undefined {
+/**
+ * Waits until the app's page (still loading, or loaded) has its server listening and answering, and returns
+ * its status. A port that nothing listens on, yet Chromium cannot take, is tried again for up to 65 s.
+ */
+export async function waitUntilServing(
+  evaluateInApp: <T>(expression: string) => Promise<T>,
+  log: (line: string) => void,
+  timeoutMs = 30_000,
+): Promise<AppStatus & { url: string }> {
+  let status = await waitForAppServer(evaluateInApp, timeoutMs);
+  // A port nothing listens on can still be taken for a minute: by a connection that just closed on it (TIME_WAIT),
+  // or an outgoing one that drew it from the ephemeral range. Chromium's listen refuses it; Node's would not.
+  const retryUntil = Date.now() + PORT_RETRY_MS;
+  let announced = false;
+  while (
+    status.state === "failed" &&
+    status.address &&
+    status.address.port >= 1024 &&
+    Date.now() < retryUntil &&
+    !(await portAnswers(status.address.port, 500))
+  ) {
+    if (!announced) {
+      announced = true;
+      log(`Port ${status.address.port} is not free yet, although nothing listens there (a connection that just closed on it?); trying again for up to ${PORT_RETRY_MS / 1000} s.`);
+    }
+    await sleep(PORT_RETRY_INTERVAL_MS);
+    status = await evaluateInApp<AppStatus>("browserHttpd.retry()");
+  }
+  if (status.state !== "listening" || !status.url) {
+    throw new AppStartError(
+      `the app window opened, but its server did not start: ${status.error ?? status.state}`,
+    );
+  }
+  const port = Number(new URL(status.url).port);
+  if (!(await portAnswers(port, 5000))) {
+    throw new AppStartError(`the app says it listens on ${status.url}, but nothing answers on 127.0.0.1:${port}`);
+  }
+  return status as AppStatus & { url: string };
+}
+
+function manifestOf(responses: ReadonlyMap<string, StoredResponse>): { name?: string; version?: string } {
   const manifest = responses.get("/.well-known/manifest.webmanifest");
-  if (!manifest) return undefined;
+  if (!manifest) return {};
   try {
-    return (JSON.parse(new TextDecoder().decode(manifest.body)) as { name?: string }).name;
+    const { name, version } = JSON.parse(new TextDecoder().decode(manifest.body)) as { name?: unknown; version?: unknown };
+    return { name: typeof name === "string" ? name : undefined, version: typeof version === "string" ? version : undefined };
   } catch {
-    return undefined;
+    return {};
+  }
+}
+
+/**
+ * Installs the app from a dev-mode proxy into a fresh profile, which has nothing installed to look for:
+ * with PWA.install when this Chromium has it, else through the chrome://iwa-dev page.
+ */
+async function installFreshThroughDevProxy(
+  chromium: RunningChromium,
+  responses: ReadonlyMap<string, StoredResponse>,
+  log: (line: string) => void,
+): Promise<{ app: InstalledApp; proxy: DevProxy }> {
+  const proxy = await startDevProxy(responses);
+  try {
+    let app = await installFromDevProxyWithPwaInstall(chromium.cdp, proxy.url, manifestOf(responses));
+    if (!app) {
+      const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
+      try {
+        app = await iwaDev.installFromDevProxy(proxy.url);
+      } finally {
+        await iwaDev.close();
+      }
+    }
+    log(`Installed ${app.name} ${app.installedVersion} from the dev-mode proxy at ${proxy.url}.`);
+    return { app, proxy };
+  } catch (error) {
+    await proxy.close();
+    throw error;
   }
 }
 
@@ -116,7 +196,7 @@ async function installThroughDevProxy(
   responses: ReadonlyMap<string, StoredResponse>,
   log: (line: string) => void,
 ): Promise<{ app: InstalledApp; proxy: DevProxy; reusedInstall: boolean }> {
-  const name = manifestName(responses);
+  const { name } = manifestOf(responses);
   const earlier = (await iwaDev.installedApps()).find((app) => app.name === name && proxyOriginOf(app));
   if (earlier) {
     const port = Number(new URL(proxyOriginOf(earlier)!).port);
@@ -142,6 +222,7 @@ async function installThroughDevProxy(
 
 export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
   const log = options.log ?? (() => undefined);
+  const clock = new PhaseClock();
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -158,15 +239,21 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     });
     cleanups.push(() => chromium.close());
     log(`Started ${chromium.product}.`);
+    clock.mark("Chromium start");
 
-    const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
     let app: InstalledApp;
     let proxy: DevProxy | undefined;
     let reusedInstall = false;
-    if (options.install.mode === "dev-proxy") {
+    if (options.install.mode === "dev-proxy" && options.profileDir === undefined) {
+      ({ app, proxy } = await installFreshThroughDevProxy(chromium, options.install.responses, log));
+      cleanups.push(() => proxy!.close());
+    } else if (options.install.mode === "dev-proxy") {
+      const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
       ({ app, proxy, reusedInstall } = await installThroughDevProxy(iwaDev, options.install.responses, log));
       cleanups.push(() => proxy!.close());
+      await iwaDev.close();
     } else {
+      const iwaDev = await IwaDevPage.open(chromium.cdp, chromium.product);
       const { bundlePath, webBundleId } = options.install;
       const installed = await iwaDev.waitForApp(webBundleId, 20_000);
       if (!installed) {
@@ -179,8 +266,9 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       }
       app = installed;
       log(`Installed ${app.name} ${app.installedVersion} from the signed bundle.`);
+      await iwaDev.close();
     }
-    await iwaDev.close();
+    clock.mark("install", options.install.mode === "dev-proxy" && reusedInstall ? "kept" : undefined);
 
     const launchPath = options.port === undefined ? "/" : `/?port=${options.port}`;
     const launched = await launchApp(chromium.cdp, app, launchPath);
@@ -192,36 +280,12 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
         log(`[app ${String(params.type)}] ${args.map((arg) => arg.description ?? String(arg.value)).join(" ")}`);
       });
     }
+    clock.mark("launch");
     const evaluateInApp = <T>(expression: string) => evaluate<T>(chromium.cdp, launched.sessionId, expression);
-    let status = await waitForAppServer(evaluateInApp, 30_000);
-    // A port nothing listens on can still be taken for a minute: by a connection that just closed on it (TIME_WAIT),
-    // or an outgoing one that drew it from the ephemeral range. Chromium's listen refuses it; Node's would not.
-    const retryUntil = Date.now() + PORT_RETRY_MS;
-    let announced = false;
-    while (
-      status.state === "failed" &&
-      status.address &&
-      status.address.port >= 1024 &&
-      Date.now() < retryUntil &&
-      !(await portAnswers(status.address.port, 500))
-    ) {
-      if (!announced) {
-        announced = true;
-        log(`Port ${status.address.port} is not free yet, although nothing listens there (a connection that just closed on it?); trying again for up to ${PORT_RETRY_MS / 1000} s.`);
-      }
-      await sleep(PORT_RETRY_INTERVAL_MS);
-      status = await evaluateInApp<AppStatus>("browserHttpd.retry()");
-    }
-    if (status.state !== "listening" || !status.url) {
-      throw new AppStartError(
-        `the app window opened, but its server did not start: ${status.error ?? status.state}`,
-      );
-    }
-    const url = status.url;
+    const status = await waitUntilServing(evaluateInApp, log);
+    const url = status.url!;
     const port = Number(new URL(url).port);
-    if (!(await portAnswers(port, 5000))) {
-      throw new AppStartError(`the app says it listens on ${url}, but nothing answers on 127.0.0.1:${port}`);
-    }
+    clock.mark("first answer");
     return {
       url,
       port,
@@ -234,6 +298,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       appTargetId: launched.targetId,
       appSessionId: launched.sessionId,
       evaluateInApp,
+      phases: clock.phases,
       close: closeAll,
     };
   } catch (error) {

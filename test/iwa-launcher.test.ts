@@ -1,7 +1,8 @@
 /**
- * `browser-httpd start` as a user runs it: a child process that prints where the app serves, answers curl,
- * and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind (killed with SIGKILL,
- * no Chromium either, and the next start removes the profile); and its failures
+ * `browser-httpd start` as a user runs it: a child process that prints where the app serves (and how long each
+ * phase took), answers curl, and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind
+ * (killed with SIGKILL, no Chromium either, and the next start removes the profile); a second start reuses the
+ * signed bundle; and its failures
  * (no browser, port in use, signed install refused) say what failed and what to do.
  */
 import assert from "node:assert/strict";
@@ -128,6 +129,7 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.match(out, /installed via +dev-mode proxy http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /Web Bundle ID +[a-z2-7]{56}\n/);
     assert.match(out, /Chromium +\S*Chrome\/\d+\./);
+    assert.match(out, /took +app build (reused|esbuild) [\d.]+ s · sign (reused )?[\d.]+ s · Chromium start [\d.]+ s · install [\d.]+ s · launch [\d.]+ s · first answer [\d.]+ s; [\d.]+ s since the command started\n/);
     assert.match(started.stderr(), /Generated a signing key/);
 
     const hello = await curl([`http://127.0.0.1:${port}/hello`]);
@@ -197,7 +199,7 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.deepEqual(await readdir(temp), []);
   });
 
-  it("reuses the key of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
+  it("reuses the key and the signed bundle of the first run, keeps a --profile folder, and reuses the app installed in it", async () => {
     const profile = join(scratch, "kept-profile");
     // A fresh app port per run: Chromium may refuse to listen again at once on a port it just closed.
     for (const run of ["first", "second"]) {
@@ -207,7 +209,13 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
       running.push(started);
       await waitForServing(started, 60_000);
       assert.doesNotMatch(started.stderr(), /Generated a signing key/);
-      if (run === "second") assert.match(started.stdout(), /installed via .*\(the install kept in the profile\)/);
+      if (run === "second") {
+        assert.match(started.stdout(), /installed via .*\(the install kept in the profile\)/);
+        // Nothing changed since the first run: the bundle is not signed again.
+        assert.match(started.stderr(), /Reused \S*app\.swbn \(\d+ bytes\): signed earlier from these same \d+ files with this key\./);
+        assert.doesNotMatch(started.stderr(), /Signed \d+ files/);
+        assert.match(started.stdout(), /took +app build reused [\d.]+ s · sign reused /);
+      }
       assert.equal((await curl([`http://127.0.0.1:${port}/hello`])).stdout.toString(), "Hello, world!");
       assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
       assert.deepEqual(processesMentioning(profile), []);

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
+import { formatPhases, formatSeconds, type Phase } from "../../launcher/phases.js";
 
 const usage = `usage: browser-httpd start [options]
 
@@ -38,6 +39,15 @@ function parseInstallMode(text: string | undefined): InstallMode {
   throw new Error(`--install must be dev-proxy or signed, not "${text}"`);
 }
 
+/** The phases of this start, with the TypeScript build `npm start` ran before (BROWSER_HTTPD_BUILD_MS), and the total. */
+function phaseSummary(app: LaunchedApp): string {
+  const phases: Phase[] = [];
+  const buildMs = Number(process.env.BROWSER_HTTPD_BUILD_MS);
+  if (process.env.BROWSER_HTTPD_BUILD_MS && Number.isFinite(buildMs)) phases.push({ name: "tsc", ms: buildMs });
+  phases.push(...app.phases);
+  return `${formatPhases(phases)}; ${formatSeconds(process.uptime() * 1000)} since the command started`;
+}
+
 function summary(app: LaunchedApp): string {
   const installedVia =
     app.installMode === "dev-proxy"
@@ -52,6 +62,7 @@ function summary(app: LaunchedApp): string {
     ["bundle", `${app.bundlePath} (${app.bundleBytes} bytes, key ${app.keyPath})`],
     ["Chromium", `${app.chromium.product} at ${app.chromiumPath}, ${app.headless ? "headless" : "with a window"}`],
     ["profile", app.profileDir ?? `${app.chromium.profileDir} (temporary, removed at exit)`],
+    ["took", phaseSummary(app)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
