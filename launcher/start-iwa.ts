@@ -58,12 +58,15 @@ export interface RunningIwa {
   appOrigin: string;
   chromium: RunningChromium;
   proxy?: DevProxy;
+  /** The app window's page and its DevTools session (a supervisor that opens a new window updates both). */
   appTargetId: string;
   appSessionId: string;
   /** Evaluates in the app's window. */
   evaluateInApp<T>(expression: string): Promise<T>;
   /** How long each phase took: Chromium start, install, launch, first answer. */
   phases: Phase[];
+  /** Whether Chromium's stderr and the app's console are logged. */
+  verbose: boolean;
   close(): Promise<void>;
 }
 
@@ -299,6 +302,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       appSessionId: launched.sessionId,
       evaluateInApp,
       phases: clock.phases,
+      verbose: options.verbose ?? false,
       close: closeAll,
     };
   } catch (error) {

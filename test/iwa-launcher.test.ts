@@ -2,7 +2,7 @@
  * `browser-httpd start` as a user runs it: a child process that prints where the app serves (and how long each
  * phase took), answers curl, and on Ctrl-C or SIGTERM leaves no Chromium process and no temporary profile behind
  * (killed with SIGKILL, no Chromium either, and the next start removes the profile); a second start reuses the
- * signed bundle; and its failures
+ * signed bundle; a killed app renderer is brought back on the same port; and its failures
  * (no browser, port in use, signed install refused) say what failed and what to do.
  */
 import assert from "node:assert/strict";
@@ -68,6 +68,26 @@ async function processesGoneWithin(text: string, timeoutMs: number): Promise<str
     left = processesMentioning(text);
   }
   return left;
+}
+
+/** Pids of the renderer processes among the descendants of `pid`. */
+function rendererPidsUnder(pid: number): number[] {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([, child, parent, args]) => ({ pid: Number(child), ppid: Number(parent), args: args! }));
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of rows) {
+      if (tree.has(row.ppid) && !tree.has(row.pid)) {
+        tree.add(row.pid);
+        grew = true;
+      }
+    }
+  }
+  return rows.filter((row) => tree.has(row.pid) && row.args.includes("--type=renderer")).map((row) => row.pid);
 }
 
 /** Kills what a failed test left running under `text` (a scratch folder only this test uses). */
@@ -220,6 +240,39 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
       assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
       assert.deepEqual(processesMentioning(profile), []);
       assert.ok((await readdir(profile)).length > 0, "the kept profile is empty");
+    }
+  });
+
+  it("brings the app back on the same port when its renderer is killed, and says so", async () => {
+    const temp = join(scratch, "tmp-renderer-kill");
+    await mkdir(temp);
+    const port = await freePort();
+    try {
+      const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")], { TMPDIR: temp });
+      running.push(started);
+      await waitForServing(started, 60_000);
+      const [profile] = await readdir(temp);
+      const browser = processesMentioning(`--user-data-dir=${join(temp, profile!)}`)
+        .map((line) => line.trim().split(/\s+/))
+        .find((words) => !words.some((word) => word.startsWith("--type=")));
+      assert.ok(browser, "no Chromium browser process with the temporary profile");
+      const renderers = rendererPidsUnder(Number(browser[0]));
+      assert.ok(renderers.length > 0, "no renderer processes");
+      // The app's page is in one of them; the others (a blank tab, browser UI) do not matter to start.
+      for (const pid of renderers) process.kill(pid, "SIGKILL");
+
+      const deadline = Date.now() + 60_000;
+      while (!/The app serves again/.test(started.stderr())) {
+        if (Date.now() > deadline) throw new Error(`no restart within 60 s:\n${started.stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.match(started.stderr(), new RegExp(`The app's page crashed \\((killed|crashed)[^)]*\\); loading it again to serve on port ${port}`));
+      assert.match(started.stderr(), new RegExp(`The app serves again at http://127\\.0\\.0\\.1:${port}/ \\(restarted in its window [\\d.]+ s after the crash\\)`));
+      assert.equal((await curl([`http://127.0.0.1:${port}/hello`])).stdout.toString(), "Hello, world!");
+      assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
+      assert.deepEqual(processesMentioning(temp), [], "processes left behind");
+    } finally {
+      killProcessesMentioning(temp);
     }
   });
 

@@ -2,15 +2,18 @@
  * `browser-httpd start`: builds, signs, installs and launches the Isolated Web App in Chromium, prints where it
  * serves, and on Ctrl-C or SIGTERM closes Chromium, the proxy and the temporary profile. Killed outright, it
  * takes Chromium down with it (the DevTools pipe closes) and the next start removes the profile it left.
+ * While it runs, a crashed app page is loaded again (launcher/supervise.ts), up to 5 crashes a minute.
  */
 import { parseArgs } from "node:util";
 import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
 import { formatPhases, formatSeconds, type Phase } from "../../launcher/phases.js";
+import { supervise } from "../../launcher/supervise.js";
 
 const usage = `usage: browser-httpd start [options]
 
 Builds and signs the app, starts Chromium, installs and launches the Isolated Web App; its window serves
-HTTP and WebSocket on 127.0.0.1:${defaultAppPort} until Ctrl-C.
+HTTP and WebSocket on 127.0.0.1:${defaultAppPort} until Ctrl-C. A page that crashes is loaded again;
+after 5 crashes within a minute start gives up and exits.
 
 options:
   --port N             the app's port (default: the one last chosen in its window, else ${defaultAppPort})
@@ -124,18 +127,13 @@ export default async function start(argv: string[]): Promise<number> {
     });
     if (!stopRequested) {
       process.stdout.write(summary(app));
-      const running = app;
+      // Crashed pages are loaded again; supervision ends when the window closes, Chromium exits, or it gives up.
+      const supervision = supervise(app, { log });
       const reason = await new Promise<string>((resolve) => {
         wakeOnStop = () => resolve(`${stopRequested}: stopping`);
-        void running.chromium.exited.then(() => resolve("Chromium exited"));
-        running.chromium.cdp.on("Target.targetDestroyed", (params) => {
-          if (params.targetId === running.appTargetId) resolve("the app window was closed");
-        });
-        running.chromium.cdp.on("Target.targetCrashed", (params) => {
-          if (params.targetId === running.appTargetId) resolve(`the app window crashed (${String(params.status)})`);
-        });
-        running.chromium.cdp.send("Target.setDiscoverTargets", { discover: true }).catch(() => undefined);
+        void supervision.ended.then(({ message }) => resolve(message));
       });
+      supervision.stop();
       log(`${reason}; closing Chromium${app.profileDir ? "" : " and removing the temporary profile"}.`);
       const unexpected = !stopRequested;
       await app.close();
