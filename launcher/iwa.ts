@@ -200,14 +200,15 @@ export async function launchApp(cdp: CdpConnection, app: InstalledApp, path: str
     throw new IwaInstallError(`Chromium installed the app but did not launch it: ${error.message}`);
   });
   // PWA.launch answers with the window's tab; the page inside it is a target of its own.
-  for (let attempt = 0; attempt < 100; attempt++) {
+  // Polled often: the window appears within a few hundred milliseconds, and every start waits for it.
+  for (let attempt = 0; attempt < 400; attempt++) {
     const page = (await pageTargets(cdp, origin)).find(({ targetId }) => !before.has(targetId));
     if (page) {
       const { targetId } = page;
       const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", { targetId, flatten: true });
       return { targetId, sessionId, origin };
     }
-    await sleep(100);
+    await sleep(25);
   }
   throw new IwaInstallError(`Chromium launched the app but no window for ${origin} appeared`);
 }

@@ -104,7 +104,7 @@ async function waitForAppServer(
       "typeof browserHttpd === 'object' ? browserHttpd.settled() : null",
     ).catch(() => null);
     if (status) return status;
-    await sleep(100);
+    await sleep(25);
   }
   throw new AppStartError(`the app window did not start its server within ${timeoutMs / 1000} s`);
 }

@@ -42,11 +42,13 @@ function parseInstallMode(text: string | undefined): InstallMode {
   throw new Error(`--install must be dev-proxy or signed, not "${text}"`);
 }
 
-/** The phases of this start, with the TypeScript build `npm start` ran before (BROWSER_HTTPD_BUILD_MS), and the total. */
+/** The phases of this start, with the TypeScript build `npm start` ran before (BROWSER_HTTPD_BUILD_MS, _NOTE), and the total. */
 function phaseSummary(app: LaunchedApp): string {
   const phases: Phase[] = [];
   const buildMs = Number(process.env.BROWSER_HTTPD_BUILD_MS);
-  if (process.env.BROWSER_HTTPD_BUILD_MS && Number.isFinite(buildMs)) phases.push({ name: "tsc", ms: buildMs });
+  if (process.env.BROWSER_HTTPD_BUILD_MS && Number.isFinite(buildMs)) {
+    phases.push({ name: "tsc", ms: buildMs, ...(process.env.BROWSER_HTTPD_BUILD_NOTE ? { note: process.env.BROWSER_HTTPD_BUILD_NOTE } : {}) });
+  }
   phases.push(...app.phases);
   return `${formatPhases(phases)}; ${formatSeconds(process.uptime() * 1000)} since the command started`;
 }
