@@ -6,6 +6,7 @@ import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
+import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered, normalizeMethod, type ServerRequest, signalRequested } from "./request.js";
 import { type ConnectionInfo, recordedUpgrade, upgradeHeaders, upgradeOf } from "./upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 
@@ -26,57 +27,19 @@ const ENCODER = new TextEncoder();
 const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 /** Unread request body the loop will skip to keep a connection alive; beyond it, it closes instead. */
 const MAX_SKIPPED_BODY = 256 * 1024;
+/** Bytes read ahead (pipelined requests) while watching for the client leaving; beyond it, the client is evidently there. */
+const MAX_WATCH_BUFFER = 64 * 1024;
 
-/**
- * A Request that keeps what only the connection knows, in the object itself (a WeakMap entry or an own
- * property per request costs more): the request target as sent, and every header field as sent.
- */
-class ServerRequest extends Request {
-  readonly #target: string;
-  readonly #fields: Array<[string, string]>;
-  readonly #info: ConnectionInfo;
-  #headers: Headers | undefined;
-
-  constructor(url: string, init: RequestInit, target: string, fields: Array<[string, string]>, info: ConnectionInfo) {
-    super(url, init);
-    this.#target = target;
-    this.#fields = fields;
-    this.#info = info;
-  }
-
-  static targetOf(request: Request): string | undefined {
-    return #target in request ? (request as ServerRequest).#target : undefined;
-  }
-
-  static infoOf(request: Request): ConnectionInfo | undefined {
-    return #info in request ? (request as ServerRequest).#info : undefined;
-  }
-
-  // Browsers silently drop "forbidden" request headers (Host, Origin, Upgrade, Connection, Cookie, Sec-WebSocket-*,
-  // Access-Control-Request-*, ...) from a Request; handlers must see every header the client sent.
-  override get headers(): Headers {
-    if (!this.#headers) {
-      const kept = super.headers;
-      this.#headers = this.#fields.some(([name]) => !kept.has(name)) ? new Headers(this.#fields) : kept;
-    }
-    return this.#headers;
-  }
-}
-
-/** The request target as it appeared on the request line (`*` for server-wide OPTIONS). */
-export function requestTarget(request: Request): string | undefined {
-  return ServerRequest.targetOf(request);
-}
-
-/** The addresses of the connection a request came on (undefined for a Request the server did not make). */
-export function connectionInfoOf(request: Request): ConnectionInfo | undefined {
-  return ServerRequest.infoOf(request);
-}
+export { requestTarget } from "./request.js";
 
 /** One accepted connection, from its first byte to its close. */
-export class Connection {
+export class Connection implements DisconnectWatcher {
   /** Between requests, waiting for the next head: safe to close at shutdown. */
   idle = true;
+  /** The request being answered, whose signal aborts when the client leaves. */
+  private inFlight: { request: ServerRequest; body: RequestBody; upgrade: boolean } | undefined;
+  /** A read started only to notice the client leaving; the next reader waits for it. */
+  private watching: Promise<unknown> | undefined;
   private input!: ConnectionInput;
   private writer!: WritableStreamDefaultWriter<Uint8Array>;
   private info!: ConnectionInfo;
@@ -123,6 +86,7 @@ export class Connection {
 
   /** Drops the connection at once, mid-request or not (a forced close of the server). */
   abort(): void {
+    if (this.inFlight) abortRequest(this.inFlight.request, new Error("server closed"));
     this.input?.cancel("server closed");
     this.writer?.abort("server closed").catch(() => {});
   }
@@ -137,33 +101,44 @@ export class Connection {
         if (!head) return;
         keepAlive = wantsKeepAlive(head);
         const request = this.buildRequest(head, (body = this.createBody(head)));
-        const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
-        if (!response) throw new HttpError(500, "the handler returned no Response");
-        const upgrade = upgradeOf(response);
-        if (upgrade) {
-          try {
-            await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
-          } catch (error) {
-            upgrade.abandon?.(error);
-            throw error;
+        this.inFlight = { request, body, upgrade: headerValue(head, "upgrade") !== undefined };
+        try {
+          const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
+          if (!response) throw new HttpError(500, "the handler returned no Response");
+          const upgrade = upgradeOf(response);
+          if (upgrade) {
+            try {
+              await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
+            } catch (error) {
+              upgrade.abandon?.(error);
+              throw error;
+            }
+            this.upgraded = true;
+            upgrade.takeOver({
+              head: this.input.detach(),
+              reader: this.input.reader,
+              writer: this.writer,
+              info: this.info,
+              close: () => this.close(),
+            });
+            return;
           }
-          this.upgraded = true;
-          upgrade.takeOver({
-            head: this.input.detach(),
-            reader: this.input.reader,
-            writer: this.writer,
-            info: this.info,
-            close: () => this.close(),
-          });
-          return;
+          if (body.error) throw body.error;
+          // A client waiting for 100 Continue that never got it may or may not send its body: don't guess.
+          const unreadAfterExpect = !body.finished && !body.started && expectsContinue(head);
+          // Decided before the response goes out, so that it can say `Connection: close`.
+          const closeAfter = unreadAfterExpect || !body.skippable(MAX_SKIPPED_BODY);
+          const target = { method: head.method, version: head.version, keepAlive: keepAlive && !closeAfter && !this.host.draining };
+          // The handler may have read the body by now, so the client's leaving can be watched for during the write.
+          this.watchForDisconnect();
+          keepAlive = await writeResponse(this.writer, response, target);
+        } catch (error) {
+          abortRequest(request, error);
+          throw error;
+        } finally {
+          markAnswered(request);
+          this.inFlight = undefined;
         }
-        if (body.error) throw body.error;
-        // A client waiting for 100 Continue that never got it may or may not send its body: don't guess.
-        const unreadAfterExpect = !body.finished && !body.started && expectsContinue(head);
-        // Decided before the response goes out, so that it can say `Connection: close`.
-        const closeAfter = unreadAfterExpect || !body.skippable(MAX_SKIPPED_BODY);
-        const target = { method: head.method, version: head.version, keepAlive: keepAlive && !closeAfter && !this.host.draining };
-        keepAlive = await writeResponse(this.writer, response, target);
         if (keepAlive && !body.finished) keepAlive = await body.skipRest(MAX_SKIPPED_BODY).catch(() => false);
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
@@ -173,12 +148,38 @@ export class Connection {
     }
   }
 
+  /**
+   * Keeps a read pending while a request whose signal someone holds is answered, so that the client's FIN or reset
+   * aborts that signal. Only once the request's body is read: the body's own reads must not overlap this one. Never
+   * for an upgrade, whose unread bytes go to the new protocol. What the read brings (a pipelined request) stays
+   * buffered for the next head.
+   */
+  watchForDisconnect(): void {
+    const inFlight = this.inFlight;
+    if (!inFlight || inFlight.upgrade || this.watching || !inFlight.body.finished || !signalRequested(inFlight.request)) return;
+    if (this.input.buffered.length >= MAX_WATCH_BUFFER) return;
+    const { request } = inFlight;
+    this.watching = this.input.fill().then(
+      (more) => {
+        this.watching = undefined;
+        if (more) this.watchForDisconnect();
+        else abortRequest(request, new Error("the client disconnected"));
+      },
+      (error: unknown) => {
+        this.watching = undefined;
+        abortRequest(request, error);
+      },
+    );
+  }
+
   /** Reads the next request head; undefined when the peer closed or stayed idle too long. */
   private async readHead(): Promise<RequestHead | undefined> {
     const { limits } = this.host;
     this.idle = true;
     this.timedOut = false;
     this.armHeadTimer(limits.idleTimeout);
+    // A read started to watch the previous request's client may still be pending: its bytes come first.
+    if (this.watching) await this.watching;
     try {
       let scanned = 0;
       let started = false;
@@ -255,7 +256,7 @@ export class Connection {
     });
   }
 
-  private buildRequest(head: RequestHead, body: RequestBody): Request {
+  private buildRequest(head: RequestHead, body: RequestBody): ServerRequest {
     let host: string | undefined;
     let hosts = 0;
     for (const [name, value] of head.headers) {
@@ -272,31 +273,19 @@ export class Connection {
     }
     const local = this.info.localAddress.includes(":") ? `[${this.info.localAddress}]` : this.info.localAddress;
     const url = requestUrl(head, host ?? `${local}:${this.info.localPort}`);
-    const method = head.method;
-    if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
-      throw new HttpError(501, `method ${method} is not supported`);
-    }
+    const method = normalizeMethod(head.method);
+    if (UNSUPPORTED_METHODS.has(method.toUpperCase())) throw new HttpError(501, `method ${method} is not supported`);
     // Web Requests cannot carry a body on GET or HEAD; such a body is read and dropped after the response.
     const carriesBody = !body.finished && method !== "GET" && method !== "HEAD";
-    try {
-      return new ServerRequest(
-        url,
-        {
-          method,
-          // The field lines as they are: a Headers built here first would be copied into the Request's own.
-          headers: head.headers,
-          body: carriesBody ? body.toStream() : null,
-          // @ts-expect-error `duplex` is required by fetch implementations for stream bodies but missing from the DOM typings.
-          duplex: "half",
-        },
-        head.target,
-        head.headers,
-        this.info,
-      );
-    } catch (error) {
-      // Origin-form targets are parsed here, by the Request; whatever it cannot hold is the client's fault.
-      throw new HttpError(400, `invalid request target '${head.target}': ${error instanceof Error ? error.message : String(error)}`);
-    }
+    return createServerRequest({
+      method,
+      url,
+      target: head.target,
+      fields: head.headers,
+      body: carriesBody ? body : null,
+      info: this.info,
+      watcher: this,
+    });
   }
 
   /** Answers a refused request and lets the connection close. */
@@ -349,25 +338,56 @@ function expectsContinue(head: RequestHead): boolean {
   return hasToken(headerValue(head, "expect"), "100-continue");
 }
 
+/** Methods a web Request cannot have. */
+const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 /** RFC 9110 §7.2 Host: uri-host [ ":" port ], with uri-host a reg-name or an IP literal. */
 const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5})?$/;
+/**
+ * An origin-form target that the URL parser keeps exactly as it is: none of the characters it percent-encodes or
+ * reads specially in a path or query, and no dot segment (`.`, `..`, `%2e`) to remove.
+ */
+const VERBATIM_TARGET = /^\/[^"#'<>\\^`{|}]*$/;
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+/** Serialized origins by Host value: a connection, and most servers, see one or a few. */
+const origins = new Map<string, string>();
+const MAX_CACHED_ORIGINS = 256;
 
+/** `http://` and the Host as the URL parser serializes it (lower case, default port dropped, IPv4 normalized). */
+function originOf(host: string): string {
+  let origin = origins.get(host);
+  if (origin === undefined) {
+    if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
+    origin = `http://${parseUrl(`http://${host}/`, `invalid Host header '${host}'`).host}`;
+    if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
+    origins.set(host, origin);
+  }
+  return origin;
+}
+
+/** The URL parsed; a 400 saying `what` was invalid when it cannot be. */
+function parseUrl(url: string, what: string): URL {
+  try {
+    return new URL(url);
+  } catch (error) {
+    throw new HttpError(400, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The request's URL, serialized exactly as `new Request(url).url` would give it. */
 function requestUrl(head: RequestHead, host: string): string {
   const target = head.target;
-  if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
-  // Origin-form, nearly every request: the Request constructor parses (and so checks) the URL once.
-  if (target.charCodeAt(0) === 0x2f) return `http://${host}${target}`;
-  try {
-    if (target === "*" && head.method === "OPTIONS") return new URL(`http://${host}/*`).href;
-    if (/^https?:\/\//i.test(target)) {
-      const url = new URL(target);
-      // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an error (it disguises the authority).
-      if (url.username || url.password) throw new HttpError(400, "userinfo in the request target");
-      return url.href;
-    }
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
-    // otherwise reported below
+  const origin = originOf(host);
+  // Origin-form, nearly every request: kept as it is when the URL parser would not change it.
+  if (target.charCodeAt(0) === 0x2f) {
+    return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target) ? origin + target : parseUrl(origin + target, `invalid request target '${target}'`).href;
+  }
+  if (target === "*" && head.method === "OPTIONS") return `${origin}/*`;
+  if (/^https?:\/\//i.test(target)) {
+    const url = parseUrl(target, `invalid request target '${target}'`);
+    // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an error (it disguises the authority).
+    if (url.username || url.password) throw new HttpError(400, "userinfo in the request target");
+    return url.href;
   }
   throw new HttpError(400, `invalid request target '${target}'`);
 }

@@ -1,6 +1,7 @@
 import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
-import { Connection, connectionInfoOf, type ConnectionHost } from "./connection.js";
+import { Connection, type ConnectionHost } from "./connection.js";
+import { connectionInfoOf } from "./request.js";
 import { HttpError } from "./errors.js";
 import { type Limits, resolveLimits } from "./limits.js";
 import type { ConnectionInfo } from "./upgrade.js";
