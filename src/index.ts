@@ -20,3 +20,17 @@ export {
   type ServerWebSocketStream,
   type PerMessageDeflateOptions,
 } from "./websocket/index.js";
+export {
+  serveStatic,
+  directorySource,
+  filesSource,
+  directoryHandleSource,
+  type ServeStaticOptions,
+  type StaticHandler,
+  type FileSource,
+  type FileStat,
+  type DirectoryEntry,
+  type FileBody,
+  type DirectoryHandleLike,
+  type FileHandleLike,
+} from "./static/index.js";

@@ -1,0 +1,122 @@
+/**
+ * A directory on disk as a FileSource, through node:fs/promises (Node, and Deno and Bun, which implement it).
+ * Not for the browser: `directorySource()` (directory-source.ts) loads this module only where it runs.
+ *
+ * Every path is resolved with realpath and must stay inside the root's own realpath, so a symlink that leads out of
+ * the root answers as if nothing were there (404), while symlinks within the root work. Only regular files and
+ * directories are served (no FIFOs, sockets or devices). Files are read with positioned reads of one chunk per pull.
+ */
+import { open, readdir, realpath, stat } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
+import { DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource, type FileStat } from "./source.js";
+
+export interface DirectorySourceOptions {
+  /** Bytes per read, default 64 KiB. */
+  chunkSize?: number;
+}
+
+interface Located {
+  real: string;
+  stat: FileStat;
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENAMETOOLONG" || code === "EACCES" || code === "EPERM";
+}
+
+export function nodeDirectorySource(root: string, options: DirectorySourceOptions = {}): FileSource {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  let rootReal: Promise<string> | undefined;
+  /** The root's realpath, looked up once (again after a failure: the folder may appear later). */
+  const base = (): Promise<string> => {
+    rootReal ??= realpath(resolve(root)).catch((error: unknown) => {
+      rootReal = undefined;
+      throw error;
+    });
+    return rootReal;
+  };
+
+  async function locate(path: readonly string[]): Promise<Located | undefined> {
+    let rootPath: string;
+    try {
+      rootPath = await base();
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    try {
+      const real = await realpath(join(rootPath, ...path));
+      const inside = real === rootPath || real.startsWith(rootPath.endsWith(sep) ? rootPath : rootPath + sep);
+      if (!inside) return undefined;
+      const stats = await stat(real);
+      if (stats.isFile()) return { real, stat: { kind: "file", size: stats.size, mtimeMs: stats.mtimeMs } };
+      if (stats.isDirectory()) return { real, stat: { kind: "directory", size: 0, mtimeMs: stats.mtimeMs } };
+      return undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    async stat(path) {
+      return (await locate(path))?.stat;
+    },
+
+    async open(path, start, end) {
+      const located = await locate(path);
+      if (!located || located.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
+      const handle = await open(located.real, "r");
+      let position = start;
+      let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        await handle.close().catch(() => {});
+      };
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            try {
+              const want = Math.min(chunkSize, end - position);
+              if (want <= 0) {
+                await close();
+                controller.close();
+                return;
+              }
+              const buffer = new Uint8Array(want);
+              const { bytesRead } = await handle.read(buffer, 0, want, position);
+              if (bytesRead === 0) throw new Error(`${located.real} ended at byte ${position}, before byte ${end}`);
+              position += bytesRead;
+              controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
+              if (position >= end) {
+                await close();
+                controller.close();
+              }
+            } catch (error) {
+              await close();
+              controller.error(error);
+            }
+          },
+          cancel: close,
+        },
+        { highWaterMark: 0 },
+      );
+    },
+
+    async list(path) {
+      const located = await locate(path);
+      if (!located || located.stat.kind !== "directory") return [];
+      const names = await readdir(located.real);
+      const entries = await Promise.all(
+        names.map(async (name): Promise<DirectoryEntry | undefined> => {
+          // Through locate(): a symlink is listed only when it resolves inside the root.
+          const entry = await locate([...path, name]);
+          return entry && { name, kind: entry.stat.kind, size: entry.stat.size, mtimeMs: entry.stat.mtimeMs };
+        }),
+      );
+      return entries.filter((entry): entry is DirectoryEntry => entry !== undefined);
+    },
+  };
+}
