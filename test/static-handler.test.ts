@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { serveStatic, directorySource, filesSource, directoryHandleSource, type FileSource, type ServeStaticOptions, type StaticHandler } from "../src/index.js";
 import { contentTypeOf, parseRange, pathNames } from "../src/static/handler.js";
 import { curl, exchange, startServer, stopServer, withTimeout } from "./fixtures/http/harness.js";
@@ -474,6 +475,30 @@ describe("helpers", () => {
     assert.equal(await source.stat(["nope"]), undefined);
     assert.equal(await new Response(await source.open(["blob.txt"], 1, 3)).text(), "lo");
     assert.deepEqual([...new Uint8Array(await new Response(await source.open(["bytes.bin"], 1, 3)).arrayBuffer())], [2, 3]);
+  });
+
+  it("a file that goes away between stat and open is a 404; a source failing to open is a 500", async () => {
+    const files = filesSource({ "a.txt": "a" });
+    let present = true;
+    const vanishing: FileSource = {
+      stat: async (path) => (present ? files.stat(path) : undefined),
+      open: async () => {
+        present = false;
+        throw new Error("ENOENT");
+      },
+    };
+    assert.equal((await serveStatic(vanishing)(new Request("http://x/a.txt"))).status, 404);
+    const failing: FileSource = { stat: files.stat, open: async () => Promise.reject(new Error("EIO")) };
+    await assert.rejects(serveStatic(failing)(new Request("http://x/a.txt")), /EIO/);
+  });
+
+  it("the handler and the browser-side sources bundle for the browser without node:* (the folder source loads on use)", async () => {
+    const esbuild = await import("esbuild");
+    const entry = fileURLToPath(new URL("../../src/static/index.ts", import.meta.url));
+    const result = await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
+    const code = result.outputFiles[0]!.text;
+    assert.doesNotMatch(code, /from\s*["']node:|require\(["']node:/);
+    assert.match(code, /"\.\/node-source\.js"/, "the folder source is imported by a name esbuild leaves alone");
   });
 
   it("a real FileSystemDirectoryHandle fits DirectoryHandleLike", () => {

@@ -187,7 +187,8 @@ export function serveStatic<R extends Response | undefined = Response>(root: str
   const cacheControlOf = (names: readonly string[], stat: FileStat): string | undefined =>
     typeof options.cacheControl === "function" ? options.cacheControl(`/${names.join("/")}`, stat) : options.cacheControl;
 
-  async function serveFile(request: Request, names: string[], stat: FileStat): Promise<Response> {
+  /** The file's response; undefined when it went away before it could be opened. */
+  async function serveFile(request: Request, names: string[], stat: FileStat): Promise<Response | undefined> {
     const headers = new Headers();
     const etag = useEtag ? weakEtag(stat) : undefined;
     const lastModified = useLastModified && stat.mtimeMs !== undefined && Number.isFinite(stat.mtimeMs) ? new Date(stat.mtimeMs) : undefined;
@@ -228,7 +229,15 @@ export function serveStatic<R extends Response | undefined = Response>(root: str
     if (range) headers.set("content-range", `bytes ${start}-${end - 1}/${size}`);
     const status = range ? 206 : 200;
     if (request.method === "HEAD" || end === start) return new Response(null, { status, headers });
-    return new Response(await source.open(names, start, end), { status, headers });
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await source.open(names, start, end);
+    } catch (error) {
+      // Gone since stat(): as if it had never been there; anything else is the source failing.
+      if ((await source.stat(names)) === undefined) return undefined;
+      throw error;
+    }
+    return new Response(body, { status, headers });
   }
 
   async function serveListing(request: Request, names: string[], pathname: string): Promise<Response> {
@@ -275,13 +284,13 @@ export function serveStatic<R extends Response | undefined = Response>(root: str
 
     if (stat.kind === "file") {
       if (trailingSlash) return noMatch(request, info, 404);
-      return serveFile(request, fileNames, stat);
+      return (await serveFile(request, fileNames, stat)) ?? noMatch(request, info, 404);
     }
     if (!trailingSlash) return redirect(`${url.pathname}/${url.search}`);
     for (const index of indexNames) {
       const indexPath = [...names, index];
       const indexStat = await source.stat(indexPath);
-      if (indexStat?.kind === "file") return serveFile(request, indexPath, indexStat);
+      if (indexStat?.kind === "file") return (await serveFile(request, indexPath, indexStat)) ?? noMatch(request, info, 404);
     }
     if (options.listing && source.list) return serveListing(request, names, `${prefix}${names.map((name) => `${name}/`).join("")}`);
     return noMatch(request, info, 404);
