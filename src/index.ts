@@ -2,6 +2,7 @@ export { serve } from "./http/serve.js";
 export type { FetchHandler, Server, ServeInfo, ServeOptions, ServerStats } from "./http/serve.js";
 export { requestTarget } from "./http/connection.js";
 export { HttpError } from "./http/errors.js";
+export { FastResponse } from "./http/fast-response.js";
 export { defaultLimits, type Limits } from "./http/limits.js";
 export type { ConnectionInfo } from "./http/upgrade.js";
 export { listen } from "./sockets/index.js";
