@@ -2,7 +2,7 @@
  * The demo's WebSocket routes: `/ws` echoes every message, `/ws/broadcast` sends each message to every
  * peer connected to that path (the sender included). Web APIs only: this runs in the IWA too.
  */
-import { recordedUpgrade } from "../src/http/upgrade.js";
+import { upgradeResponse } from "../src/index.js";
 import type { WebSocketHandler } from "../src/websocket/index.js";
 
 export interface DemoSocketData {
@@ -35,7 +35,7 @@ export function routeDemoWebSocket(
 ): Response | undefined {
   const route = routes[new URL(request.url).pathname];
   if (!route) return undefined;
-  if (server.upgrade(request, { data: { route } })) return recordedUpgrade(request);
+  if (server.upgrade(request, { data: { route } })) return upgradeResponse(request);
   return new Response("This is a WebSocket endpoint: connect with a WebSocket client.\n", {
     status: 426,
     headers: { "content-type": "text/plain; charset=utf-8", upgrade: "websocket", "sec-websocket-version": "13" },

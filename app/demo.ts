@@ -2,8 +2,9 @@
  * The demo routes: the contract the IWA serves and `browser-httpd serve` serves on Node, Deno and Bun.
  * Web APIs only — this module runs inside the Isolated Web App too.
  */
-import { cors } from "../src/http/cors.js";
-import type { FetchHandler } from "../src/http/serve.js";
+import { cors } from "../src/index.js";
+import { FastResponse } from "../src/http/fast-response.js";
+import type { FetchHandler } from "../src/server/serve.js";
 import { Sha256 } from "./sha256.js";
 import { demoWebSocket, routeDemoWebSocket } from "./demo-websocket.js";
 
@@ -32,7 +33,7 @@ const INDEX_HTML = `<!doctype html>
 `;
 
 function text(body: string, status = 200, type = "text/plain; charset=utf-8"): Response {
-  return new Response(body, { status, headers: { "content-type": type } });
+  return new FastResponse(body, { status, headers: { "content-type": type } });
 }
 
 /** A stream of `length` pattern bytes, produced as fast as the connection takes them. */

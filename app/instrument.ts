@@ -3,7 +3,7 @@
  * response), every handler error, and WebSocket peers coming and going.
  */
 import type { FetchHandler } from "../src/index.js";
-import { isUpgrade, recordedUpgrade } from "../src/http/upgrade.js";
+import { isUpgrade, upgradeResponse } from "../src/index.js";
 import type { ServerStats } from "./stats.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
@@ -41,7 +41,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
     stats.requestsActive++;
     stats.addLogEntry(entry);
     try {
-      const response = (await app.fetch(request, info)) ?? recordedUpgrade(request);
+      const response = (await app.fetch(request, info)) ?? upgradeResponse(request);
       // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
       entry.status = response && isUpgrade(response) ? 101 : (response?.status ?? 0);
       const length = response?.headers.get("content-length");

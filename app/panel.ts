@@ -78,7 +78,7 @@ export class Panel {
     this.#state.textContent = state;
     const listening = state === "listening" && url !== undefined;
     this.#address.textContent = listening ? url : "–";
-    this.#address.href = listening ? url : "#";
+    this.#address.href = listening ? url : "/";
     if (listening) this.#tryCurl.textContent = `curl ${new URL("hello", url).href}`;
     const busy = state === "starting" || state === "stopping";
     this.#startButton.disabled = busy || state === "listening";
@@ -116,7 +116,9 @@ export class Panel {
       }
       this.#rows.push(row);
     }
-    shownEntries.forEach((entry, index) => fillRow(this.#rows[index]!, entry));
+    shownEntries.forEach((entry, index) => {
+      fillRow(this.#rows[index]!, entry);
+    });
     if (appended && this.#follow.checked) this.#logScroll.scrollTop = this.#logScroll.scrollHeight;
   }
 

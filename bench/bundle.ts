@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import * as wbn from "wbn";
 import * as wbnSign from "wbn-sign";
 import { exportPrivateKeyPem, generateSigningKey, iwaResponseHeaders, parseSignedWebBundle, verifySignedWebBundle } from "../src/bundle/index.js";
-import { listFiles } from "../src/cli/list-files.js";
+import { listFiles } from "../src/node/list-files.js";
 
 const here = fileURLToPath(import.meta.url); // dist/bench/bundle.js
 const projectRoot = join(dirname(here), "..", "..");

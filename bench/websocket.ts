@@ -34,7 +34,7 @@ const TOPIC = "bench";
 /** Server mode: `node websocket.js serve browser-httpd|ws` prints its port, echoes on /echo, broadcasts from /publish to /subscribe. */
 async function runServer(kind: string): Promise<void> {
   if (kind === "browser-httpd") {
-    const { serve } = (await import(serveModule)) as typeof import("../src/http/serve.js");
+    const { serve } = (await import(serveModule)) as typeof import("../src/server/serve.js");
     const server = serve({
       port: 0,
       websocket: {

@@ -9,7 +9,7 @@
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { listFiles } from "../src/cli/list-files.js";
+import { listFiles } from "../src/node/list-files.js";
 import {
   buildSignedWebBundle,
   exportPrivateKeyPem,

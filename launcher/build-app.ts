@@ -13,7 +13,7 @@ import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promis
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { listFiles } from "../src/cli/list-files.js";
+import { listFiles } from "../src/node/list-files.js";
 
 /** The repository (or installed package) root: this file runs from dist/launcher/. */
 export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));

@@ -1,12 +1,12 @@
-export { serve } from "./http/serve.js";
-export type { FetchHandler, Server, ServeInfo, ServeOptions, ServerStats } from "./http/serve.js";
+export { serve } from "./server/serve.js";
+export type { FetchHandler, Server, ServeInfo, ServeOptions, ServerStats } from "./server/serve.js";
 export { requestTarget } from "./http/connection.js";
 export { HttpError } from "./http/errors.js";
 export { FastResponse } from "./http/fast-response.js";
 export { defaultLimits, type Limits } from "./http/limits.js";
-export type { ConnectionInfo } from "./http/upgrade.js";
+export { isUpgrade, upgradeResponse, type ConnectionInfo } from "./shared/upgrade.js";
 export { listen } from "./sockets/index.js";
-export { cors, preflightResponse, withCorsHeaders, type CorsOptions } from "./http/cors.js";
+export { cors, preflightResponse, withCorsHeaders, type CorsOptions } from "./server/cors.js";
 export {
   upgradeWebSocket,
   upgradeWebSocketStream,

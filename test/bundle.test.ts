@@ -328,7 +328,9 @@ describe("bundle: CBOR and layout", () => {
     const plan = planWebBundle(exchanges);
     const target = new Uint8Array(plan.length);
     const offsets = plan.writeFraming(target);
-    offsets.forEach((offset, i) => target.fill(i + 1, offset, offset + lengths[i]!));
+    offsets.forEach((offset, i) => {
+      target.fill(i + 1, offset, offset + lengths[i]!);
+    });
     const parsed = parseWebBundle(target);
     lengths.forEach((length, i) => {
       const body = parsed.responses.get(`isolated-app://x/${i}`)!.body;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createDemoApp } from "../app/demo.js";
-import { serve, type Server } from "../src/http/serve.js";
+import { serve, type Server } from "../src/server/serve.js";
 import { answersHello, CHAOS_SEED, chaosCases, runChaos } from "./fixtures/chaos.js";
 import { random } from "./fixtures/fuzz.js";
 import { stopServer } from "./fixtures/http/harness.js";

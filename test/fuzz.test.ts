@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createDemoApp } from "../app/demo.js";
 import { serve, type Server } from "../src/index.js";
-import { indexOfHeadEnd } from "../src/http/bytes.js";
+import { indexOfHeadEnd } from "../src/shared/bytes.js";
 import { HttpError } from "../src/http/errors.js";
 import { defaultLimits } from "../src/http/limits.js";
 import { bodyFraming, parseRequestHead } from "../src/http/parser.js";

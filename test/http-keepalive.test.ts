@@ -231,7 +231,9 @@ describe("HTTP connections", { timeout: 120_000 }, () => {
       try {
         await Promise.all(clients.map((client, i) => client.write(`GET /c${i} HTTP/1.1\r\nHost: h\r\n\r\n`)));
         const responses = await Promise.all(clients.map((client) => client.response({ ms: 30_000 })));
-        responses.forEach((response, i) => assert.equal(response.body.toString(), `hello /c${i}`));
+        responses.forEach((response, i) => {
+          assert.equal(response.body.toString(), `hello /c${i}`);
+        });
         assert.ok(server.stats.connections >= 200, `${server.stats.connections} connections open`);
       } finally {
         for (const client of clients) client.destroy();
@@ -244,7 +246,9 @@ describe("HTTP connections", { timeout: 120_000 }, () => {
         30_000,
         "200 fetches",
       );
-      responses.forEach((text, i) => assert.equal(text, `waited ${i % 2 ? 200 : 100}`));
+      responses.forEach((text, i) => {
+        assert.equal(text, `waited ${i % 2 ? 200 : 100}`);
+      });
     });
   });
 });

@@ -339,7 +339,9 @@ for (const runtime of runtimes) {
         return reply;
       });
       const echoed = await Promise.all(replies);
-      echoed.forEach((bytes, i) => assert.ok(bytes.equals(payloads[i]!), `connection ${i} got other bytes back`));
+      echoed.forEach((bytes, i) => {
+        assert.ok(bytes.equals(payloads[i]!), `connection ${i} got other bytes back`);
+      });
     });
 
     it("stops writing while the peer reads nothing (write backpressure), then delivers everything", async () => {

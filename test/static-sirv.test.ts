@@ -74,7 +74,7 @@ interface Answer {
 async function ask(base: string, { path, method = "GET", headers }: Ask): Promise<Answer> {
   const response = await fetch(base + path, { method, headers, redirect: "manual" });
   const body = Buffer.from(await response.arrayBuffer());
-  const type = response.headers.get("content-type")?.split(";")[0]!.trim().toLowerCase();
+  const type = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   const ok = response.status === 200 || response.status === 206;
   return {
     status: response.status,

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { RawClient, closePayload, compressForWire, inflateWire } from "./fixtures/websocket/raw-client.js";
+import { RawClient, closePayload, compressForWire, inflateWire, type Frame } from "./fixtures/websocket/raw-client.js";
 import { expectClose, runProtocolCases, withTimeout } from "./fixtures/websocket/protocol-cases.js";
 import { startServer, type TestServer } from "./fixtures/websocket/server.js";
 import { upgradeWebSocket, upgradeWebSocketStream } from "../src/websocket/index.js";
@@ -195,13 +195,13 @@ test("limits: with permessage-deflate, maxPayloadLength bounds the inflated mess
 });
 
 test("keepalive: a peer that never answers pings is dropped", async () => {
-  const server = await startServer({ idleTimeout: 0.1 });
+  const server = await startServer({ idleTimeout: 100 });
   try {
     const client = await RawClient.connect(server.port);
     const ping = await client.nextFrame();
     assert.equal(ping?.opcode, 0x9);
     // Not answering: the server gives up on us.
-    let frame;
+    let frame: Frame | undefined;
     while ((frame = await client.nextFrame())) assert.equal(frame.opcode, 0x9);
     await client.waitClosed();
     const answering = await RawClient.connect(server.port);

@@ -46,7 +46,9 @@ test("toSyncFlushPayload: refuses peer data it cannot walk (stored block longer 
   // would read as a distance and an end of block: the data must be refused for the symbol itself.
   const bits = [1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0];
   const bytes = new Uint8Array(10);
-  bits.forEach((bit, i) => (bytes[i >> 3]! |= bit << (i & 7)));
+  bits.forEach((bit, i) => {
+    bytes[i >> 3]! |= bit << (i & 7);
+  });
   assert.throws(() => toSyncFlushPayload(bytes));
   // The RFC 7692 section 7.2.3.4 example: a final block followed by a zero byte, walked and rewritten.
   const rewritten = toSyncFlushPayload(new Uint8Array([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]));

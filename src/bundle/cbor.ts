@@ -5,7 +5,7 @@
  * and byte strings come back as views, not copies.
  */
 
-import { concat } from "./bytes.js";
+import { concatAll } from "../shared/bytes.js";
 
 export const MajorType = { Unsigned: 0, Bytes: 2, Text: 3, Array: 4, Map: 5 } as const;
 export type MajorType = (typeof MajorType)[keyof typeof MajorType];
@@ -63,17 +63,17 @@ export function encodeUnsigned(value: number): Uint8Array {
 }
 
 export function encodeBytes(bytes: Uint8Array): Uint8Array {
-  return concat([encodeHead(MajorType.Bytes, bytes.length), bytes]);
+  return concatAll([encodeHead(MajorType.Bytes, bytes.length), bytes]);
 }
 
 export function encodeText(text: string): Uint8Array {
   const utf8 = textEncoder.encode(text);
-  return concat([encodeHead(MajorType.Text, utf8.length), utf8]);
+  return concatAll([encodeHead(MajorType.Text, utf8.length), utf8]);
 }
 
 /** An array of already-encoded items. */
 export function encodeArray(items: readonly Uint8Array[]): Uint8Array {
-  return concat([encodeHead(MajorType.Array, items.length), ...items]);
+  return concatAll([encodeHead(MajorType.Array, items.length), ...items]);
 }
 
 /** Orders encoded map keys the deterministic way: bytewise on their encodings. */
@@ -91,7 +91,7 @@ export function encodeMap(entries: ReadonlyArray<readonly [key: Uint8Array, valu
   for (let i = 1; i < sorted.length; i++) {
     if (compareEncodedKeys(sorted[i - 1]![0], sorted[i]![0]) === 0) throw new Error("CBOR: duplicate map key");
   }
-  return concat([encodeHead(MajorType.Map, sorted.length), ...sorted.flat()]);
+  return concatAll([encodeHead(MajorType.Map, sorted.length), ...sorted.flat()]);
 }
 
 /** Malformed or unexpected CBOR; the message names what and where. */

@@ -4,7 +4,7 @@
  * Web Crypto produces.
  */
 
-import { concat } from "./bytes.js";
+import { concatAll } from "../shared/bytes.js";
 
 export const Tag = {
   Integer: 0x02,
@@ -60,7 +60,7 @@ export function encodeTlv(tag: number, value: Uint8Array): Uint8Array {
 }
 
 export function encodeSequence(children: readonly Uint8Array[]): Uint8Array {
-  return encodeTlv(Tag.Sequence, concat(children));
+  return encodeTlv(Tag.Sequence, concatAll(children));
 }
 
 /** Object identifiers the key formats use, as their DER contents. */

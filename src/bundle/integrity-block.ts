@@ -7,7 +7,7 @@
  * All of it in deterministic CBOR; the reader rejects anything else.
  */
 
-import { concat, sameBytes } from "./bytes.js";
+import { concatAll, sameBytes } from "../shared/bytes.js";
 import { CborError, CborReader, MajorType, MapKeyOrder, encodeArray, encodeBytes, encodeHead, encodeMap, encodeText } from "./cbor.js";
 import { rawPublicKeyLengths, type KeyAlgorithm } from "./keys.js";
 
@@ -119,6 +119,6 @@ export function parseIntegrityBlock(bytes: Uint8Array): ParsedIntegrityBlock {
     signatures.push({ algorithm, publicKey, signature, attributesCbor });
   }
 
-  const unsignedCbor = concat([bytes.subarray(0, stackStart), encodeHead(MajorType.Array, 0)]);
+  const unsignedCbor = concatAll([bytes.subarray(0, stackStart), encodeHead(MajorType.Array, 0)]);
   return { webBundleId, signatures, length: reader.offset, unsignedCbor };
 }

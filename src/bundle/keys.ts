@@ -6,7 +6,7 @@
  * half is recovered through a JWK export of the private key.
  */
 
-import { bufferSource, sameBytes } from "./bytes.js";
+import { bufferSource, sameBytes } from "../shared/bytes.js";
 import { Oid, Tag, encodeSequence, encodeTlv, readChildren, readTlv } from "./der.js";
 import { compressP256Point, decompressP256Point } from "./p256.js";
 

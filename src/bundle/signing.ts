@@ -7,7 +7,7 @@
  * signs it with SHA-256 and stores the signature DER-encoded.
  */
 
-import { bufferSource } from "./bytes.js";
+import { bufferSource } from "../shared/bytes.js";
 import { ecdsaDerToRaw, ecdsaRawToDer } from "./der.js";
 import {
   encodeIntegrityBlock,

@@ -12,7 +12,7 @@
  * where each body goes; the caller then reads each file straight into its place.
  */
 
-import { sameBytes } from "./bytes.js";
+import { sameBytes } from "../shared/bytes.js";
 import {
   CborError,
   CborReader,

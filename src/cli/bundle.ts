@@ -3,7 +3,7 @@
 import { open, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
-import { listFiles } from "./list-files.js";
+import { listFiles } from "../node/list-files.js";
 import { buildSignedWebBundle, importSigningKey, type BuildProgress, type BundleFile, type FillableBody } from "../bundle/index.js";
 
 const usage = "usage: browser-httpd bundle DIR --key KEYFILE [--key KEYFILE2 ...] --out FILE.swbn [--version X]";

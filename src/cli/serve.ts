@@ -1,5 +1,5 @@
 import { createDemoApp } from "../../app/demo.js";
-import { serve } from "../http/serve.js";
+import { serve } from "../server/serve.js";
 import { flag, parseArgs, portFlag } from "./args.js";
 
 /** `browser-httpd serve [--host 127.0.0.1] [--port 8080]`: the demo app on this runtime until Ctrl-C. */

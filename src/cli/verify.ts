@@ -2,7 +2,7 @@
 
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { verifySignedWebBundle } from "../bundle/index.js";
+import { type ParsedSignedWebBundle, verifySignedWebBundle } from "../bundle/index.js";
 
 export default async function verify(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -14,7 +14,7 @@ export default async function verify(argv: string[]): Promise<number> {
   const path = positionals[0]!;
   // A Buffer is a Uint8Array: used as it is, a large bundle is not copied.
   const bytes = await readFile(path);
-  let verified;
+  let verified: ParsedSignedWebBundle;
   try {
     verified = await verifySignedWebBundle(bytes);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { decodeLatin1 } from "./bytes.js";
+import { decodeLatin1 } from "../shared/bytes.js";
 import { HttpError } from "./errors.js";
 import type { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";

@@ -1,4 +1,4 @@
-import { indexOfHeadEnd } from "./bytes.js";
+import { indexOfHeadEnd } from "../shared/bytes.js";
 import { httpDate } from "./date.js";
 import { RequestBody } from "./body.js";
 import { HttpError } from "./errors.js";
@@ -7,7 +7,7 @@ import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
 import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered, normalizeMethod, type ServerRequest, signalRequested } from "./request.js";
-import { type ConnectionInfo, recordedUpgrade, upgradeHeaders, upgradeOf } from "./upgrade.js";
+import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 
 /** What the connection loop needs from the server. */
@@ -33,7 +33,7 @@ const MAX_WATCH_BUFFER = 64 * 1024;
 export { requestTarget } from "./request.js";
 
 /** One accepted connection, from its first byte to its close. */
-export class Connection implements DisconnectWatcher {
+export class HttpConnection implements DisconnectWatcher {
   /** Between requests, waiting for the next head: safe to close at shutdown. */
   idle = true;
   /** The request being answered, whose signal aborts when the client leaves. */
@@ -103,12 +103,15 @@ export class Connection implements DisconnectWatcher {
         const request = this.buildRequest(head, (body = this.createBody(head)));
         this.inFlight = { request, body, upgrade: headerValue(head, "upgrade") !== undefined };
         try {
-          const response = (await this.host.respond(request, this.info)) ?? recordedUpgrade(request);
+          const response = (await this.host.respond(request, this.info)) ?? upgradeResponse(request);
           if (!response) throw new HttpError(500, "the handler returned no Response");
           const upgrade = upgradeOf(response);
           if (upgrade) {
             try {
-              await this.writer.write(serializeHead(101, await upgradeHeaders(response)));
+              const headers = await upgradeHeaders(response).catch((error: unknown) => {
+                throw new HttpError(500, `the upgrade response could not be completed: ${error instanceof Error ? error.message : String(error)}`);
+              });
+              await this.writer.write(serializeHead(101, headers));
             } catch (error) {
               upgrade.abandon?.(error);
               throw error;
@@ -325,7 +328,7 @@ function headerValue(head: RequestHead, name: string): string | undefined {
 }
 
 function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined && value.toLowerCase().split(",").some((part) => part.trim() === token);
+  return value?.toLowerCase().split(",").some((part) => part.trim() === token) ?? false;
 }
 
 function wantsKeepAlive(head: RequestHead): boolean {

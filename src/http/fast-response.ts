@@ -58,6 +58,7 @@ export function responseParts(response: Response): ResponseParts | undefined {
 
 export interface FastResponse extends Response {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the Response members the class lacks are forwarded at runtime (below).
 export class FastResponse {
   readonly #status: number;
   readonly #statusText: string;

@@ -1,4 +1,4 @@
-import { concatBytes, EMPTY } from "./bytes.js";
+import { concatBytes, EMPTY } from "../shared/bytes.js";
 
 /**
  * The unread bytes of one connection over its socket reader. Request heads accumulate here;

@@ -1,4 +1,4 @@
-import { decodeLatin1, indexOfCrlf } from "./bytes.js";
+import { decodeLatin1, indexOfCrlf } from "../shared/bytes.js";
 import { HttpError } from "./errors.js";
 import type { Limits } from "./limits.js";
 

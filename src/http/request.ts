@@ -11,8 +11,8 @@
  *   of the global Request constructed with its full state (the constructor costs 1-2 µs there, 6 on Node 20).
  * Which one applies is decided once, by trying it (`lazyRequestsAccepted`).
  */
-import { concatAll, EMPTY } from "./bytes.js";
-import type { ConnectionInfo } from "./upgrade.js";
+import { concatAll, EMPTY } from "../shared/bytes.js";
+import type { ConnectionInfo } from "../shared/upgrade.js";
 
 /** The body of a request as the connection reads it (RequestBody). */
 export interface BodySource {
@@ -161,6 +161,7 @@ export class ServerRequest extends NativeRequest {
     return take(this).then((bytes) => DECODER.decode(bytes));
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the type Request.json() has in the DOM typings
   override json(): Promise<any> {
     if (this[NATIVE] || this[STREAM]) return nativeMethod("json").call(materialize(this)) as Promise<unknown>;
     return this.text().then(JSON.parse);

@@ -1,4 +1,4 @@
-import { concatBytes } from "./bytes.js";
+import { concatBytes } from "../shared/bytes.js";
 import { httpDate } from "./date.js";
 import { HttpError, ResponseInterrupted } from "./errors.js";
 import { FastResponse, responseParts, type ResponseParts } from "./fast-response.js";

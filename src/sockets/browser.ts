@@ -102,9 +102,9 @@ export function wrapAcceptedSocket(
   lingerMs = DEFAULT_LINGER_MS,
   server?: { localAddress: string; localPort: number },
 ): TCPSocket {
-  let connection: Connection | undefined;
+  let connection: AcceptedConnection | undefined;
   const opened = native.opened.then((info): TCPSocketOpenInfo => {
-    connection = new Connection(native, info, lingerMs);
+    connection = new AcceptedConnection(native, info, lingerMs);
     return {
       readable: connection.readable,
       writable: connection.writable,
@@ -126,7 +126,7 @@ export function wrapAcceptedSocket(
 }
 
 /** One accepted connection: the verified writer, the pass-through reader and the lingering close. */
-class Connection {
+class AcceptedConnection {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   readonly #native: TCPSocket;

@@ -3,10 +3,12 @@
  * bundle for the browser: it loads node-source.ts (node:fs/promises) on first use, through an import that bundlers
  * leave alone, as sockets/index.ts does with its adapters.
  */
-import type { DirectorySourceOptions } from "./node-source.js";
-import type { FileSource } from "./source.js";
+import type { DirectorySourceOptions, FileSource } from "./source.js";
 
-export type { DirectorySourceOptions } from "./node-source.js";
+/** What node-source.ts exports, declared here so that browser builds never see its node:* types. */
+interface NodeSourceModule {
+  nodeDirectorySource(root: string, options: DirectorySourceOptions): FileSource;
+}
 
 // Kept out of static analysis so browser bundles never pull node:fs.
 const NODE_SOURCE_MODULE = "./node-source.js";
@@ -20,7 +22,7 @@ export function directorySource(root: string, options: DirectorySourceOptions = 
         new Error("a directory path needs Node, Deno or Bun; in the browser serve filesSource() or directoryHandleSource()"),
       );
     }
-    loaded ??= (import(NODE_SOURCE_MODULE) as Promise<typeof import("./node-source.js")>).then((module) =>
+    loaded ??= (import(NODE_SOURCE_MODULE) as Promise<NodeSourceModule>).then((module) =>
       module.nodeDirectorySource(root, options),
     );
     return loaded;

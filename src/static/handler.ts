@@ -15,7 +15,7 @@
  */
 import mime from "mime/lite";
 import { requestTarget } from "../http/connection.js";
-import type { ServeInfo } from "../http/serve.js";
+import type { ServeInfo } from "../server/serve.js";
 import { directorySource } from "./directory-source.js";
 import type { DirectoryEntry, FileSource, FileStat } from "./source.js";
 

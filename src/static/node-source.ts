@@ -8,12 +8,7 @@
  */
 import { open, readdir, realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource, type FileStat } from "./source.js";
-
-export interface DirectorySourceOptions {
-  /** Bytes per read, default 64 KiB. */
-  chunkSize?: number;
-}
+import { DEFAULT_CHUNK_SIZE, type DirectoryEntry, type DirectorySourceOptions, type FileSource, type FileStat } from "./source.js";
 
 interface Located {
   real: string;
@@ -66,7 +61,7 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
 
     async open(path, start, end) {
       const located = await locate(path);
-      if (!located || located.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
+      if (located?.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
       const handle = await open(located.real, "r");
       let position = start;
       let closed = false;
@@ -107,7 +102,7 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
 
     async list(path) {
       const located = await locate(path);
-      if (!located || located.stat.kind !== "directory") return [];
+      if (located?.stat.kind !== "directory") return [];
       const names = await readdir(located.real);
       const entries = await Promise.all(
         names.map(async (name): Promise<DirectoryEntry | undefined> => {

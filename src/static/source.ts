@@ -95,3 +95,9 @@ export function blobStream(blob: Blob, start: number, end: number, chunkSize = D
     { highWaterMark: 0 },
   );
 }
+
+/** Options of `directorySource(root, options)`. */
+export interface DirectorySourceOptions {
+  /** Bytes per read, default 64 KiB. */
+  chunkSize?: number;
+}

@@ -4,8 +4,8 @@
  * are thin facades over this class.
  */
 
-import { concatAll } from "../http/bytes.js";
-import type { UpgradedConnection } from "../http/upgrade.js";
+import { concatAll } from "../shared/bytes.js";
+import type { UpgradedConnection } from "../shared/upgrade.js";
 import type { DeflateParameters } from "./extensions.js";
 import { deflateMessage } from "./deflate.js";
 import {
@@ -123,7 +123,7 @@ export class WebSocketConnection {
     this.readyState = ReadyState.OPEN;
     this.callHandler(() => this.events.open());
     if (this.settings.idleTimeout > 0) {
-      this.keepaliveTimer = setInterval(() => this.keepaliveTick(), this.settings.idleTimeout * 1000);
+      this.keepaliveTimer = setInterval(() => this.keepaliveTick(), this.settings.idleTimeout);
     }
     void this.readLoop(upgraded.head);
   }
@@ -223,7 +223,10 @@ export class WebSocketConnection {
 
   /** Runs `callback` with sends batched into as few socket writes as possible. */
   cork(callback: () => void): void {
-    if (this.corked) return callback();
+    if (this.corked) {
+      callback();
+      return;
+    }
     this.corked = true;
     try {
       callback();

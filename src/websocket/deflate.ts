@@ -7,7 +7,7 @@
  * the decompressor sees a complete stream.
  */
 
-import { concatAll } from "../http/bytes.js";
+import { concatAll } from "../shared/bytes.js";
 import { CloseCode, ProtocolError } from "./frames.js";
 import { toSyncFlushPayload } from "./deflate-tail.js";
 

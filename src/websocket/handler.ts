@@ -7,7 +7,10 @@ import type { ConnectionSettings } from "./connection.js";
 export interface WebSocketSettings extends HandshakeOptions {
   /** Largest incoming message in bytes, after decompression; bigger ones close the connection with 1009. Default 16 MiB. */
   maxPayloadLength?: number;
-  /** Seconds of silence before a keepalive ping; a peer that stays silent another period is dropped. Default 120, 0 off. */
+  /**
+   * Milliseconds of silence before a keepalive ping; a peer that stays silent another period is dropped. Default
+   * 120000 (2 min), 0 off. Milliseconds like every timeout here (Bun's option of the same name is in seconds).
+   */
   idleTimeout?: number;
   /** Bytes queued for one peer above which sends are dropped. Default 16 MiB. */
   backpressureLimit?: number;
@@ -35,7 +38,7 @@ export const DEFAULT_MAX_PAYLOAD_LENGTH = 16 * 1024 * 1024;
 /** Connection settings from the options, with defaults. */
 export function connectionSettings(options: WebSocketSettings): Omit<ConnectionSettings, "deflate"> {
   const maxPayloadLength = options.maxPayloadLength ?? DEFAULT_MAX_PAYLOAD_LENGTH;
-  const idleTimeout = options.idleTimeout ?? 120;
+  const idleTimeout = options.idleTimeout ?? 120_000;
   const backpressureLimit = options.backpressureLimit ?? 16 * 1024 * 1024;
   const closeTimeout = options.closeTimeout ?? 5000;
   for (const [name, value] of Object.entries({ maxPayloadLength, idleTimeout, backpressureLimit, closeTimeout })) {

@@ -1,7 +1,7 @@
 /** The opening handshake, server side (RFC 6455 section 4.2): request validation and the 101 response. */
 
-import { decodeLatin1 } from "../http/bytes.js";
-import { markUpgrade, type TakeOver } from "../http/upgrade.js";
+import { decodeLatin1 } from "../shared/bytes.js";
+import { markUpgrade, type TakeOver } from "../shared/upgrade.js";
 import { negotiatePerMessageDeflate, type DeflateParameters, type PerMessageDeflateOptions } from "./extensions.js";
 
 export interface HandshakeOptions {

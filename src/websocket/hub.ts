@@ -1,6 +1,6 @@
 /** The Bun-style server side: upgrades requests to `ServerWebSocket`s and routes pub/sub messages. */
 
-import { recordUpgrade } from "../http/upgrade.js";
+import { recordUpgrade } from "../shared/upgrade.js";
 import { WebSocketConnection, type ConnectionSettings } from "./connection.js";
 import { deflateMessage } from "./deflate.js";
 import { Opcode, ProtocolError, encodeFrame, encodeTextFrame, payloadOffset, toBytes, type BinaryData } from "./frames.js";

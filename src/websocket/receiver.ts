@@ -6,7 +6,7 @@
  * decoded once it is complete.
  */
 
-import { EMPTY, concatBytes } from "../http/bytes.js";
+import { EMPTY, concatBytes } from "../shared/bytes.js";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, ProtocolError, isValidCloseCode, unmask } from "./frames.js";
 import { inflateMessage, maxCompressedPayloadLength } from "./deflate.js";
 import { Utf8Validator } from "./utf8.js";
@@ -251,8 +251,14 @@ export class Receiver {
   }
 
   private handleControl(opcode: number, payload: Uint8Array): void {
-    if (opcode === Opcode.Ping) return this.events.ping(payload);
-    if (opcode === Opcode.Pong) return this.events.pong(payload);
+    if (opcode === Opcode.Ping) {
+      this.events.ping(payload);
+      return;
+    }
+    if (opcode === Opcode.Pong) {
+      this.events.pong(payload);
+      return;
+    }
     if (payload.length === 1) fail(CloseCode.ProtocolError, "close frame with a 1-byte payload");
     let code: number = CloseCode.NoStatus;
     let reason = "";

@@ -1,10 +1,10 @@
 import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
-import { Connection, type ConnectionHost } from "./connection.js";
-import { connectionInfoOf } from "./request.js";
-import { HttpError } from "./errors.js";
-import { type Limits, resolveLimits } from "./limits.js";
-import type { ConnectionInfo } from "./upgrade.js";
+import { HttpConnection, type ConnectionHost } from "../http/connection.js";
+import { connectionInfoOf } from "../http/request.js";
+import { HttpError } from "../http/errors.js";
+import { type Limits, resolveLimits } from "../http/limits.js";
+import type { ConnectionInfo } from "../shared/upgrade.js";
 import { WebSocketHub, type UpgradeOptions, type WebSocketHandler, type BinaryData } from "../websocket/index.js";
 
 /** What a handler gets besides the request: who is connected, and the server (for `upgrade`, `publish`). */
@@ -19,7 +19,7 @@ export interface ServeOptions
     Pick<ListenOptions, "backlog" | "noDelay" | "keepAliveDelay" | "ipv6Only" | "lingerMs"> {
   fetch: FetchHandler;
   /** Bun-style WebSocket handlers; enables `server.upgrade()` and `server.publish()`. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each server picks its own `ws.data` type
+  // biome-ignore lint/suspicious/noExplicitAny: each server picks its own `ws.data` type
   websocket?: WebSocketHandler<any>;
   /** Default 8080; 0 picks a free port. */
   port?: number;
@@ -88,7 +88,7 @@ export function serve(options: ServeOptions): Server {
   const limits = resolveLimits(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const onError = options.onError ?? defaultOnError;
-  const connections = new Set<Connection>();
+  const connections = new Set<HttpConnection>();
   const runs = new Set<Promise<void>>();
   /** One `info` object per connection, not per request. */
   const serveInfos = new WeakMap<ConnectionInfo, ServeInfo>();
@@ -136,7 +136,7 @@ export function serve(options: ServeOptions): Server {
       const { value: accepted, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done || !accepted) break;
       stats.acceptedConnections++;
-      const connection = new Connection(accepted, host, connections.size >= limits.maxConnections);
+      const connection = new HttpConnection(accepted, host, connections.size >= limits.maxConnections);
       connections.add(connection);
       stats.connections = connections.size;
       const run = connection.run().finally(() => {

@@ -1,4 +1,4 @@
-/** Byte helpers shared by the HTTP and WebSocket code (web platform only). */
+/** Byte helpers shared by the protocol code: HTTP, WebSocket and the bundle format (web platform only). */
 
 export const EMPTY = new Uint8Array(0);
 const CR = 13;
@@ -57,13 +57,11 @@ export function decodeLatin1(bytes: Uint8Array, start = 0, end = bytes.length): 
   return text;
 }
 
-/** ISO-8859-1 text as bytes; characters above U+00FF cannot appear in HTTP fields. */
-export function encodeLatin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0xff) throw new TypeError(`character U+${code.toString(16).padStart(4, "0")} cannot be sent in an HTTP header`);
-    out[i] = code;
-  }
-  return out;
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** Web Crypto's `BufferSource` type excludes views of a SharedArrayBuffer; the bytes handled here never are. */
+export function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
 }

@@ -1,13 +1,12 @@
 /**
- * Connection takeover: how a protocol upgrade (WebSocket) leaves the HTTP loop.
+ * Connection takeover: how a protocol upgrade (WebSocket) leaves the HTTP loop. The contract between the HTTP/1.1
+ * connection (which honours it) and the protocols that take a connection over; it depends on neither.
  *
  * A handler returns a Response marked with `markUpgrade()` (or, Bun-style, calls `server.upgrade(request)`
  * which records such a Response for the request with `recordUpgrade()`). The connection loop then waits for
  * the Response's headers to be complete (`upgradeHeaders()`), writes `101 Switching Protocols` with them
  * instead of its status, stops parsing HTTP on the connection, and passes the socket to the takeover function.
  */
-
-import { HttpError } from "./errors.js";
 
 /** Address details of one connection, given to handlers as `info`. */
 export interface ConnectionInfo {
@@ -64,18 +63,14 @@ export function upgradeOf(response: Response): Readonly<Upgrade> | undefined {
   return upgrades.get(response);
 }
 
-/** Whether the server answers this Response with 101 and hands the connection over. */
+/** Whether the server answers this Response with 101 and hands the connection over (its own status is not 101). */
 export function isUpgrade(response: Response): boolean {
   return upgrades.has(response);
 }
 
-/** The headers for the 101 of a `markUpgrade()` Response, once complete; an HttpError 500 when completing them failed. */
+/** The headers for the 101 of a `markUpgrade()` Response, once complete; rejects when completing them failed. */
 export async function upgradeHeaders(response: Response): Promise<Headers> {
-  try {
-    await upgrades.get(response)?.headersComplete;
-  } catch (error) {
-    throw new HttpError(500, `the upgrade response could not be completed: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  await upgrades.get(response)?.headersComplete;
   return response.headers;
 }
 
@@ -84,6 +79,10 @@ export function recordUpgrade(request: Request, response: Response): void {
   upgradesByRequest.set(request, response);
 }
 
-export function recordedUpgrade(request: Request): Response | undefined {
+/**
+ * The Response that `server.upgrade(request)` prepared for `request` (the server answers it 101 and hands the
+ * connection over), for middleware around a handler that upgraded and returned nothing; undefined otherwise.
+ */
+export function upgradeResponse(request: Request): Response | undefined {
   return upgradesByRequest.get(request);
 }
