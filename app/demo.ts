@@ -78,7 +78,8 @@ function download(url: URL): Response {
 
 const routes: FetchHandler = async (request, info) => {
   const url = new URL(request.url);
-  if (url.pathname === "/ws" || url.pathname.startsWith("/ws/")) return routeDemoWebSocket(request, info.server) ?? text("Not Found\n", 404);
+  if (url.pathname === "/ws" || url.pathname.startsWith("/ws/"))
+    return routeDemoWebSocket(request, info.server) ?? text("Not Found\n", 404);
   const route = `${request.method} ${url.pathname}`;
   switch (route) {
     case "GET /":

@@ -13,7 +13,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as wbn from "wbn";
 import * as wbnSign from "wbn-sign";
-import { exportPrivateKeyPem, generateSigningKey, iwaResponseHeaders, parseSignedWebBundle, verifySignedWebBundle } from "../src/bundle/index.js";
+import {
+  exportPrivateKeyPem,
+  generateSigningKey,
+  iwaResponseHeaders,
+  parseSignedWebBundle,
+  verifySignedWebBundle,
+} from "../src/bundle/index.js";
 import { listFiles } from "../src/node/list-files.js";
 
 const here = fileURLToPath(import.meta.url); // dist/bench/bundle.js
@@ -135,7 +141,11 @@ async function main(): Promise<void> {
     const reference = join(work, "reference.swbn");
 
     const rows: { task: string; ours: string[]; reference: string[] | null }[] = [
-      { task: "build + sign", ours: [cli, "bundle", app, "--key", keyPath, "--out", ours], reference: [here, "reference-build", app, keyPath, reference] },
+      {
+        task: "build + sign",
+        ours: [cli, "bundle", app, "--key", keyPath, "--out", ours],
+        reference: [here, "reference-build", app, keyPath, reference],
+      },
       { task: "parse (no signature check)", ours: [here, "ours-parse", ours], reference: [here, "reference-parse", reference] },
       { task: "verify (every signature)", ours: [here, "ours-verify", ours], reference: null },
     ];

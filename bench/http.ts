@@ -97,7 +97,11 @@ const workloads: Workload[] = [
     path: "/echo",
     script: `wrk.method = "POST"\nwrk.body = string.rep("x", ${ECHO_BYTES})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
     async check(port) {
-      const response = await fetch(`http://127.0.0.1:${port}/echo`, { method: "POST", body: echoBody, headers: { "content-type": "application/octet-stream" } });
+      const response = await fetch(`http://127.0.0.1:${port}/echo`, {
+        method: "POST",
+        body: echoBody,
+        headers: { "content-type": "application/octet-stream" },
+      });
       const text = await response.text();
       if (text !== echoBody) throw new Error(`echoed ${text.length} bytes: ${JSON.stringify(text.slice(0, 40))}`);
     },
@@ -270,7 +274,17 @@ function wrk(port: number, workload: Workload, seconds: string): string {
   const script = workload.script === undefined ? [] : ["-s", scriptFile(workload.script)];
   const run = spawnSync(
     "taskset",
-    ["-c", "0", "wrk", "--latency", "-t1", `-c${options.connections}`, `-d${seconds}s`, ...script, `http://127.0.0.1:${port}${workload.path}`],
+    [
+      "-c",
+      "0",
+      "wrk",
+      "--latency",
+      "-t1",
+      `-c${options.connections}`,
+      `-d${seconds}s`,
+      ...script,
+      `http://127.0.0.1:${port}${workload.path}`,
+    ],
     { encoding: "utf8", timeout: (Number(seconds) + 30) * 1000 },
   );
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr || run.error?.message}`);
@@ -306,7 +320,15 @@ async function measure(target: Target, workload: Workload): Promise<Result> {
     const errors = /Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)/.exec(output)?.[0] ?? "none";
     if (!Number.isFinite(requestsPerSecond)) throw new Error(`no Requests/sec in wrk output:\n${output}`);
     const cpuMicrosecondsPerRequest = (cpuUsed / requests) * 1e6;
-    return { name: target.name, requestsPerSecond, cpuMicrosecondsPerRequest, latencyAverage, latencyP99, errors, version: versionOf(target) };
+    return {
+      name: target.name,
+      requestsPerSecond,
+      cpuMicrosecondsPerRequest,
+      latencyAverage,
+      latencyP99,
+      errors,
+      version: versionOf(target),
+    };
   } finally {
     await stop(child);
   }
@@ -345,14 +367,18 @@ const tables = workloads.flatMap((workload) => {
   ];
 });
 const allResults = [...best.values()].flatMap((results) => [...results.values()]);
-const versions = [...new Set(allResults.map((result) => result.version.replace(/ \(.*\)$/, "")))].map((version) => (/^v\d/.test(version) ? `node ${version}` : version));
+const versions = [...new Set(allResults.map((result) => result.version.replace(/ \(.*\)$/, "")))].map((version) =>
+  /^v\d/.test(version) ? `node ${version}` : version,
+);
 const section = [
   ``,
   `## HTTP keep-alive GET /hello and POST /echo — ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores: ${cpus()[0]?.model.trim()})`,
   ``,
   `wrk -t1 -c${options.connections} -d${options.duration}s (after a ${options.warmup}s warm-up), wrk pinned to CPU 0, each server in turn pinned to CPU 1; ` +
     `${rounds === 1 ? "one run" : `best of ${rounds} interleaved rounds`}.`,
-  `Load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(", ")} (other work on the machine lowers req/s; CPU µs/req suffers less).`,
+  `Load average at the end: ${loadavg()
+    .map((load) => load.toFixed(1))
+    .join(", ")} (other work on the machine lowers req/s; CPU µs/req suffers less).`,
   `Each server answers \`Hello, world!\` as text/plain to GET, and the request body read whole to POST (the demo app row runs the full demo router with CORS and streams the echo; the Deno and Bun rows of browser-httpd run the same serve() through those runtimes' socket adapters).`,
   `Runtimes: ${versions.join("; ")}. Command: \`node dist/bench/http.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}\`.`,
   ``,

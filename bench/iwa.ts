@@ -1,7 +1,9 @@
 /**
- * The server inside Chromium (the Isolated Web App on its native TCPServerSocket) beside Node references:
- * - keep-alive `GET /hello` req/s (wrk): the IWA's demo app, a raw Direct Sockets probe in the same window (it
- *   counts request ends and writes a fixed reply: the ceiling of the socket path itself), and node:http;
+ * The server inside Chromium (the Isolated Web App on its native TCPServerSocket) beside its references:
+ * - `GET /hello` req/s with wrk at 1 and at `--connections` keep-alive connections, and with ab (HTTP/1.0)
+ *   without and with keep-alive: the IWA's demo app beside a bare TCPServerSocket responder, a minimal IWA of
+ *   its own in the same Chromium (bench/bare-responder.ts: the ceiling of the socket path itself), and
+ *   beside node:http;
  * - WebSocket echo messages/s (`ws` clients, compression off): the IWA's /ws beside a `ws` WebSocketServer;
  * - 100 MiB download and upload MB/s: the IWA's /download and /upload beside node:http doing the same.
  * wrk runs on CPU 0 (`taskset -c 0`); the servers are not pinned (Chromium spreads a request over its browser,
@@ -19,6 +21,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { packageRoot } from "../launcher/build-app.js";
 import { launch, type LaunchedApp } from "../launcher/launch.js";
+import { launchBareResponder } from "./bare-responder.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -35,7 +38,10 @@ const connections = Number(options.connections);
 const rounds = Number(options.rounds);
 
 const appPort = 44950;
-const probePort = 44951;
+const barePort = 44951;
+/** ab: requests and concurrency per run. */
+const abRequests = 2000;
+const abConcurrency = 10;
 const MiB = 1024 * 1024;
 const transferBytes = 100 * MiB;
 
@@ -80,34 +86,6 @@ sockets.on("connection", (socket) => socket.on("message", (data, isBinary) => so
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 `;
 
-/** A Direct Sockets responder with no HTTP stack, run in the IWA window: the socket path's own ceiling. */
-const probeScript = `(async () => {
-  const reply = new TextEncoder().encode("HTTP/1.1 200 OK\\r\\nContent-Length: 13\\r\\n\\r\\nHello, world!");
-  const server = new TCPServerSocket("127.0.0.1", { localPort: ${probePort} });
-  const { readable } = await server.opened;
-  globalThis.benchProbe = server;
-  (async () => {
-    for await (const connection of readable) {
-      (async () => {
-        const { readable, writable } = await connection.opened;
-        const writer = writable.getWriter();
-        let tail = 0;
-        for await (const chunk of readable) {
-          let ends = 0;
-          for (let i = 0; i < chunk.length; i++) {
-            // Track "\\r\\n\\r\\n" across chunk boundaries.
-            const byte = chunk[i];
-            tail = byte === (tail % 2 === 0 ? 13 : 10) ? tail + 1 : byte === 13 ? 1 : 0;
-            if (tail === 4) { ends++; tail = 0; }
-          }
-          for (let i = 0; i < ends; i++) await writer.write(reply);
-        }
-      })().catch(() => {});
-    }
-  })();
-  return true;
-})()`;
-
 function startReference(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ["--input-type=module", "-e", referenceServer], {
     cwd: packageRoot,
@@ -119,17 +97,39 @@ function startReference(): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
-function wrk(url: string, seconds: number): number {
-  const result = spawnSync(
-    "taskset",
-    ["-c", "0", "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url],
-    { encoding: "utf8", timeout: (seconds + 30) * 1000 },
-  );
+function wrk(url: string, seconds: number, clients = connections): number {
+  const result = spawnSync("taskset", ["-c", "0", "wrk", "-t1", `-c${clients}`, `-d${seconds}s`, "--latency", url], {
+    encoding: "utf8",
+    timeout: (seconds + 30) * 1000,
+  });
   const match = /Requests\/sec:\s+([\d.]+)/.exec(result.stdout ?? "");
   if (!match) throw new Error(`wrk failed for ${url}: ${result.stderr || result.stdout}`);
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
   if (errors) process.stderr.write(`wrk ${url}: ${errors[0]}\n`);
   return Number(match[1]);
+}
+
+/** ab's requests per second, or an explanation when any request failed (a failure is never noise). */
+function ab(url: string, keepAlive: boolean): number | string {
+  const args = [
+    "-c",
+    "0",
+    "ab",
+    "-q",
+    "-n",
+    String(abRequests),
+    "-c",
+    String(abConcurrency),
+    "-s",
+    "20",
+    ...(keepAlive ? ["-k"] : []),
+    url,
+  ];
+  const result = spawnSync("taskset", args, { encoding: "utf8", timeout: 120_000 });
+  const rate = /Requests per second:\s+([\d.]+)/.exec(result.stdout ?? "");
+  const failed = Number(/Failed requests:\s+(\d+)/.exec(result.stdout ?? "")?.[1] ?? NaN);
+  if (!rate || failed !== 0) return `ab failed: ${failed} failed requests ${(result.stderr ?? "").trim().slice(0, 200)}`;
+  return Number(rate[1]);
 }
 
 /** WebSocket echo: `clients` connections, each keeping `window` messages in flight, for `seconds`. */
@@ -230,14 +230,20 @@ async function main(): Promise<void> {
   let app: LaunchedApp | undefined;
   try {
     app = await launch({ port: appPort, headless: true });
-    await app.evaluateInApp(probeScript);
+    await launchBareResponder(app.chromium, barePort);
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const probeUrl = `http://127.0.0.1:${probePort}`;
+    const bareUrl = `http://127.0.0.1:${barePort}`;
     const referenceUrl = `http://127.0.0.1:${reference.port}`;
     const contenders = {
+      iwaHello1: () => wrk(`${appUrl}/hello`, duration, 1),
+      bareHello1: () => wrk(`${bareUrl}/hello`, duration, 1),
       iwaHello: () => wrk(`${appUrl}/hello`, duration),
-      probeHello: () => wrk(`${probeUrl}/hello`, duration),
+      bareHello: () => wrk(`${bareUrl}/hello`, duration),
       nodeHello: () => wrk(`${referenceUrl}/hello`, duration),
+      iwaAb: () => ab(`${appUrl}/hello`, false),
+      bareAb: () => ab(`${bareUrl}/hello`, false),
+      iwaAbKeepAlive: () => ab(`${appUrl}/hello`, true),
+      bareAbKeepAlive: () => ab(`${bareUrl}/hello`, true),
       iwaEcho: () => echoRate(`ws://127.0.0.1:${appPort}/ws`, duration),
       wsEcho: () => echoRate(`ws://127.0.0.1:${reference.port}/`, duration),
       iwaDownload: () => downloadRate(appPort),
@@ -245,12 +251,14 @@ async function main(): Promise<void> {
       iwaUpload: () => uploadRate(appPort),
       nodeUpload: () => uploadRate(reference.port),
     };
-    for (const url of [`${appUrl}/hello`, `${probeUrl}/hello`, `${referenceUrl}/hello`]) wrk(url, warmup);
+    for (const url of [`${appUrl}/hello`, `${bareUrl}/hello`, `${referenceUrl}/hello`]) wrk(url, warmup);
     await echoRate(`ws://127.0.0.1:${appPort}/ws`, warmup);
     await echoRate(`ws://127.0.0.1:${reference.port}/`, warmup);
     const results = new Map<keyof typeof contenders, Array<number | string>>();
     for (let round = 0; round < rounds; round++) {
-      for (const [name, measure] of Object.entries(contenders) as Array<[keyof typeof contenders, () => Promise<number | string> | number]>) {
+      for (const [name, measure] of Object.entries(contenders) as Array<
+        [keyof typeof contenders, () => Promise<number | string> | number]
+      >) {
         const value = await measure();
         results.set(name, [...(results.get(name) ?? []), value]);
         process.stderr.write(`round ${round + 1} ${name}: ${format(value)}\n`);
@@ -262,13 +270,32 @@ async function main(): Promise<void> {
       const failure = values.find((value) => typeof value === "string");
       return failure ?? Math.max(...(values as number[]));
     };
+    const bare = "bare TCPServerSocket responder (IWA)";
     const rows: Row[] = [
-      { measure: "GET /hello req/s", iwa: best("iwaHello"), reference: best("nodeHello"), referenceName: "node:http" },
+      { measure: "GET /hello req/s, wrk 1 connection", iwa: best("iwaHello1"), reference: best("bareHello1"), referenceName: bare },
       {
-        measure: "GET /hello req/s",
+        measure: `GET /hello req/s, wrk ${connections} connections`,
         iwa: best("iwaHello"),
-        reference: best("probeHello"),
-        referenceName: "raw Direct Sockets probe (same window)",
+        reference: best("bareHello"),
+        referenceName: bare,
+      },
+      {
+        measure: `GET /hello req/s, ab -c${abConcurrency} (HTTP/1.0, no keep-alive)`,
+        iwa: best("iwaAb"),
+        reference: best("bareAb"),
+        referenceName: bare,
+      },
+      {
+        measure: `GET /hello req/s, ab -k -c${abConcurrency}`,
+        iwa: best("iwaAbKeepAlive"),
+        reference: best("bareAbKeepAlive"),
+        referenceName: bare,
+      },
+      {
+        measure: `GET /hello req/s, wrk ${connections} connections`,
+        iwa: best("iwaHello"),
+        reference: best("nodeHello"),
+        referenceName: "node:http",
       },
       { measure: "WebSocket echo msgs/s", iwa: best("iwaEcho"), reference: best("wsEcho"), referenceName: "ws" },
       { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("nodeDownload"), referenceName: "node:http" },
@@ -280,17 +307,18 @@ async function main(): Promise<void> {
       "| measure | IWA (in Chromium) | reference | reference value | IWA / reference |",
       "| --- | ---: | --- | ---: | ---: |",
       ...rows.map(
-        (row) => `| ${row.measure} | ${format(row.iwa)} | ${row.referenceName} | ${format(row.reference)} | ${ratio(row.iwa, row.reference)} |`,
+        (row) =>
+          `| ${row.measure} | ${format(row.iwa)} | ${row.referenceName} | ${format(row.reference)} | ${ratio(row.iwa, row.reference)} |`,
       ),
     ].join("\n");
     const load = loadavg()[0]!.toFixed(1);
     const settings =
-      `wrk -t1 -c${connections} -d${duration}s on CPU 0, servers unpinned; WebSocket: 10 clients × 16 in flight, ` +
+      `wrk -t1 -d${duration}s and ab -n ${abRequests} on CPU 0, servers unpinned; WebSocket: 10 clients × 16 in flight, ` +
       `32-byte messages, no compression; best of ${rounds} interleaved rounds after a ${warmup} s warm-up; ` +
       `load average ${load} at the end (other work shared the machine).`;
     process.stdout.write(`${machine}\n${settings}\n\n${table}\n`);
     if (options.append) {
-      const section = `\n## 2026-11-21 — the server inside Chromium (bench/iwa.ts)\n\nMachine: ${machine}.\n${settings}\n\n${table}\n`;
+      const section = `\n## ${new Date().toISOString().slice(0, 10)} — the server inside Chromium (bench/iwa.ts)\n\nMachine: ${machine}.\n${settings}\n\n${table}\n`;
       appendFileSync(join(packageRoot, "bench", "RESULTS.md"), section);
     }
   } finally {

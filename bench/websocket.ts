@@ -165,9 +165,13 @@ async function broadcast(port: number, pid: number, seconds: number, subscriberC
 async function measure(): Promise<void> {
   if (!options.pinned) {
     // Re-run pinned to CPU 0, leaving CPU 1 to the servers.
-    const result = spawnSync("taskset", ["-c", "0", process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2), "--pinned"], {
-      stdio: "inherit",
-    });
+    const result = spawnSync(
+      "taskset",
+      ["-c", "0", process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2), "--pinned"],
+      {
+        stdio: "inherit",
+      },
+    );
     process.exit(result.status ?? 1);
   }
   const seconds = Number(options.duration);

@@ -92,7 +92,11 @@ export async function signApp(options: {
   key: SigningKey;
   bundlePath: string;
 }): Promise<SignedApp> {
-  const { bytes: _bytes, ...signed } = await signFiles(await readStaged(options.stagingDir, options.files), options.key, options.bundlePath);
+  const { bytes: _bytes, ...signed } = await signFiles(
+    await readStaged(options.stagingDir, options.files),
+    options.key,
+    options.bundlePath,
+  );
   return signed;
 }
 

@@ -172,7 +172,12 @@ export async function stageApp({
     for (const output of result.outputFiles) {
       await mkdir(dirname(output.path), { recursive: true });
       await writeFile(output.path, output.contents);
-      outputs[output.path.slice(building.length + 1).split(/[\\/]/).join("/")] = sha256(output.contents);
+      outputs[
+        output.path
+          .slice(building.length + 1)
+          .split(/[\\/]/)
+          .join("/")
+      ] = sha256(output.contents);
     }
     const inputs: Record<string, string> = {};
     for (const input of Object.keys(result.metafile.inputs)) {

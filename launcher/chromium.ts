@@ -182,9 +182,7 @@ export async function launchChromium(options: LaunchChromiumOptions): Promise<Ru
     const started = Promise.race([
       cdp.send<{ product: string }>("Browser.getVersion"),
       spawnError.then((error) => Promise.reject(error)),
-      exited.then(() =>
-        Promise.reject(new ChromiumLaunchError(`Chromium exited at start:\n  ${stderrTail.join("\n  ")}`)),
-      ),
+      exited.then(() => Promise.reject(new ChromiumLaunchError(`Chromium exited at start:\n  ${stderrTail.join("\n  ")}`))),
     ]);
     const version = await within(started, 30_000, () => {
       throw new ChromiumLaunchError("Chromium did not answer on the DevTools pipe within 30 s");

@@ -34,11 +34,7 @@ interface EvaluateResult {
 
 /** Evaluates `expression` (awaited, returned by value) in an attached page; throws the page's exception. */
 export async function evaluate<T>(cdp: CdpConnection, sessionId: string, expression: string): Promise<T> {
-  const reply = await cdp.send<EvaluateResult>(
-    "Runtime.evaluate",
-    { expression, awaitPromise: true, returnByValue: true },
-    sessionId,
-  );
+  const reply = await cdp.send<EvaluateResult>("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, sessionId);
   if (reply.exceptionDetails) {
     const details = reply.exceptionDetails;
     throw new Error(details.exception?.description ?? details.text ?? "evaluation failed");
@@ -66,9 +62,7 @@ export class IwaDevPage {
     const page = new IwaDevPage(cdp, sessionId, targetId);
     // The page's module graph loads after navigation; poll until the handler module imports.
     for (let attempt = 0; attempt < 150; attempt++) {
-      const ready = await evaluate<boolean>(cdp, sessionId, `import(${JSON.stringify(iwaDevModule)}).then(() => true)`).catch(
-        () => false,
-      );
+      const ready = await evaluate<boolean>(cdp, sessionId, `import(${JSON.stringify(iwaDevModule)}).then(() => true)`).catch(() => false);
       if (ready) return page;
       await sleep(100);
     }
@@ -96,8 +90,7 @@ export class IwaDevPage {
     );
     if (refusal !== null) {
       throw new IwaInstallError(
-        `Chromium refused to install the app from ${proxyUrl}: ${refusal}\n` +
-          "Fix the app's manifest or files, then run again.",
+        `Chromium refused to install the app from ${proxyUrl}: ${refusal}\n` + "Fix the app's manifest or files, then run again.",
       );
     }
     const app = (await this.installedApps()).find((candidate) => proxyOriginOf(candidate) === new URL(proxyUrl).origin);

@@ -91,8 +91,10 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
   const profileDir = options.profileDir === undefined ? undefined : absolute(options.profileDir);
 
   if (!headless && process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    throw new AppStartError("--headful needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set: " +
-      "run it under xvfb-run (xvfb-run -a npm start -- --headful), or drop --headful");
+    throw new AppStartError(
+      "--headful needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set: " +
+        "run it under xvfb-run (xvfb-run -a npm start -- --headful), or drop --headful",
+    );
   }
 
   // A fresh profile has no remembered port, so the app will take 44818: check it before starting anything.

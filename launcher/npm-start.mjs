@@ -78,7 +78,9 @@ if (complete && builtAt !== undefined && newest < builtAt) {
   const startedAt = new Date();
   const build = spawnSync(process.execPath, tscArgs, { cwd: root, stdio: "inherit" });
   if (build.status !== 0) {
-    process.stderr.write(`browser-httpd start: the build failed (${build.error?.message ?? `tsc exited with ${build.status ?? build.signal}`})\n`);
+    process.stderr.write(
+      `browser-httpd start: the build failed (${build.error?.message ?? `tsc exited with ${build.status ?? build.signal}`})\n`,
+    );
     process.exit(1);
   }
   // tsc leaves its build info as it was when it had nothing to do, and never looks at folders: date it to this

@@ -93,16 +93,13 @@ export function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-async function waitForAppServer(
-  evaluateInApp: <T>(expression: string) => Promise<T>,
-  timeoutMs: number,
-): Promise<AppStatus> {
+async function waitForAppServer(evaluateInApp: <T>(expression: string) => Promise<T>, timeoutMs: number): Promise<AppStatus> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // The app's module defines browserHttpd once it ran; until then the page may still be loading.
-    const status = await evaluateInApp<AppStatus | null>(
-      "typeof browserHttpd === 'object' ? browserHttpd.settled() : null",
-    ).catch(() => null);
+    const status = await evaluateInApp<AppStatus | null>("typeof browserHttpd === 'object' ? browserHttpd.settled() : null").catch(
+      () => null,
+    );
     if (status) return status;
     await sleep(25);
   }
@@ -132,15 +129,15 @@ export async function waitUntilServing(
   ) {
     if (!announced) {
       announced = true;
-      log(`Port ${status.address.port} is not free yet, although nothing listens there (a connection that just closed on it?); trying again for up to ${PORT_RETRY_MS / 1000} s.`);
+      log(
+        `Port ${status.address.port} is not free yet, although nothing listens there (a connection that just closed on it?); trying again for up to ${PORT_RETRY_MS / 1000} s.`,
+      );
     }
     await sleep(PORT_RETRY_INTERVAL_MS);
     status = await evaluateInApp<AppStatus>("browserHttpd.retry()");
   }
   if (status.state !== "listening" || !status.url) {
-    throw new AppStartError(
-      `the app window opened, but its server did not start: ${status.error ?? status.state}`,
-    );
+    throw new AppStartError(`the app window opened, but its server did not start: ${status.error ?? status.state}`);
   }
   const port = Number(new URL(status.url).port);
   if (!(await portAnswers(port, 5000))) {
@@ -231,8 +228,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    const extraArgs =
-      options.install.mode === "signed" ? [`--install-isolated-web-app-from-file=${options.install.bundlePath}`] : [];
+    const extraArgs = options.install.mode === "signed" ? [`--install-isolated-web-app-from-file=${options.install.bundlePath}`] : [];
     const chromium = await launchChromium({
       executable: options.executable,
       headless: options.headless,

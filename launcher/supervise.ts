@@ -125,7 +125,9 @@ export function supervise(app: SupervisedApp, options: SuperviseOptions = {}): S
     const ms = performance.now() - crashedAt;
     const record: Restart = { crash: crashes, status, ms, how };
     restarts.push(record);
-    log(`The app serves again at ${served.url} (restarted ${how === "reload" ? "in its window" : "in a new window"} ${formatSeconds(ms)} after the crash).`);
+    log(
+      `The app serves again at ${served.url} (restarted ${how === "reload" ? "in its window" : "in a new window"} ${formatSeconds(ms)} after the crash).`,
+    );
     options.onRestart?.(record);
   }
 

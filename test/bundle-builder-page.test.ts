@@ -118,7 +118,10 @@ describe("builder page in Chromium", () => {
     assert.equal(download.suggestedFilename(), "app.swbn");
     const path = await download.path();
     const verified = await verifySignedWebBundle(new Uint8Array(await readFile(path)), id);
-    assert.deepEqual(verified.signatures.map((signature) => signature.algorithm), ["ecdsa-p256"]);
+    assert.deepEqual(
+      verified.signatures.map((signature) => signature.algorithm),
+      ["ecdsa-p256"],
+    );
     assert.ok(verified.responses.has(`isolated-app://${id}/.well-known/manifest.webmanifest`));
     assert.ok(verified.responses.has(`isolated-app://${id}/docs/read%20me.txt`));
     assert.equal(await page.isHidden("#download-bundle"), false);

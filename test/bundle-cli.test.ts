@@ -68,7 +68,18 @@ describe("bundle CLI", () => {
 
   it("bundle signs a folder with two keys, verify accepts it and --list shows every URL", async () => {
     const out = join(dir, "app.swbn");
-    const result = await run("bundle", join(fixtures, "app"), "--key", join(dir, "ed.pem"), "--key", join(dir, "ec.jwk"), "--out", out, "--version", "3.1.4");
+    const result = await run(
+      "bundle",
+      join(fixtures, "app"),
+      "--key",
+      join(dir, "ed.pem"),
+      "--key",
+      join(dir, "ec.jwk"),
+      "--out",
+      out,
+      "--version",
+      "3.1.4",
+    );
     assert.equal(result.code, 0, result.stderr);
     const id = (await run("id", join(dir, "ed.pem"))).stdout.split("\n")[0]!;
     assert.match(result.stdout, new RegExp(`^Web Bundle ID: ${id}\n`));

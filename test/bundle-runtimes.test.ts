@@ -127,11 +127,15 @@ describe("bundle library in Deno and Bun", () => {
       );
       await writeFile(join(outDir, "files.json"), JSON.stringify(serialised));
 
-      const result = await runCommand(runtime.command, [...runtime.args, join(dir, "script.mjs"), bundleModule, outDir, keyPath(), nodeBundlePath()], {
-        cwd: projectRoot,
-        env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-        timeoutMs: runTimeoutMs,
-      });
+      const result = await runCommand(
+        runtime.command,
+        [...runtime.args, join(dir, "script.mjs"), bundleModule, outDir, keyPath(), nodeBundlePath()],
+        {
+          cwd: projectRoot,
+          env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+          timeoutMs: runTimeoutMs,
+        },
+      );
       assert.equal(result.code, 0, `${runtime.name} failed:\n${result.stderr}`);
       const report = JSON.parse(result.stdout) as { ids: Record<string, string>; nodeBundleId: string };
       assert.equal(report.nodeBundleId, nodeBuilt.webBundleId);

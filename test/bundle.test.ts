@@ -55,7 +55,10 @@ describe("bundle: build, read and verify", () => {
       const verified = await verifySignedWebBundle(built.bytes);
       assert.equal(verified.webBundleId, id);
       assert.equal(verified.primaryUrl, null);
-      assert.deepEqual(verified.signatures.map((signature) => signature.algorithm), [algorithm]);
+      assert.deepEqual(
+        verified.signatures.map((signature) => signature.algorithm),
+        [algorithm],
+      );
       for (const { path, body } of files) {
         const response = verified.responses.get(`${built.origin}${path.split("/").map(encodeURIComponent).join("/")}`);
         assert.ok(response, `${path} is in the bundle`);
@@ -84,7 +87,10 @@ describe("bundle: build, read and verify", () => {
     const secondId = await webBundleIdOf(keys[1]!);
     const built = await buildSignedWebBundle({ files: await fixtureFiles("app"), keys, webBundleId: secondId });
     const verified = await verifySignedWebBundle(built.bytes, secondId);
-    assert.deepEqual(verified.signatures.map((signature) => signature.algorithm), ["ecdsa-p256", "ed25519", "ecdsa-p256"]);
+    assert.deepEqual(
+      verified.signatures.map((signature) => signature.algorithm),
+      ["ecdsa-p256", "ed25519", "ecdsa-p256"],
+    );
     await assert.rejects(verifySignedWebBundle(built.bytes, await webBundleIdOf(keys[0]!)), /expected/);
     await assert.rejects(
       buildSignedWebBundle({ files: [], keys: [keys[0]!], webBundleId: secondId }),
@@ -98,7 +104,8 @@ describe("bundle: build, read and verify", () => {
       files: await fixtureFiles("app"),
       keys: [key],
       version: "2.5.0",
-      headerOverrides: (path) => (path === "/app.js" ? { "Cache-Control": "no-store", "content-security-policy": "default-src 'none'" } : undefined),
+      headerOverrides: (path) =>
+        path === "/app.js" ? { "Cache-Control": "no-store", "content-security-policy": "default-src 'none'" } : undefined,
     });
     const { responses } = parseSignedWebBundle(built.bytes);
     const manifest = JSON.parse(new TextDecoder().decode(responses.get(`${built.origin}.well-known/manifest.webmanifest`)!.body));
@@ -108,18 +115,22 @@ describe("bundle: build, read and verify", () => {
     assert.equal(responses.get(`${built.origin}app.js`)!.headers["content-security-policy"], "default-src 'none'");
     assert.equal(responses.get(`${built.origin}index.html`)!.headers["cache-control"], undefined);
     await assert.rejects(
-      buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [key], headerOverrides: { "Cross-Origin-Embedder-Policy": "unsafe-none" } }),
+      buildSignedWebBundle({
+        files: await fixtureFiles("app"),
+        keys: [key],
+        headerOverrides: { "Cross-Origin-Embedder-Policy": "unsafe-none" },
+      }),
       /cross-origin-embedder-policy must be "require-corp"/,
     );
-    await assert.rejects(
-      buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [key], version: "01.0" }),
-      /\[manifest-version\]/,
-    );
+    await assert.rejects(buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [key], version: "01.0" }), /\[manifest-version\]/);
   });
 
   it("streams Blob bodies into place and refuses unsafe paths and duplicates", async () => {
     const key = await generateSigningKey();
-    const files = (await fixtureFiles("app")).map(({ path, body }) => ({ path: `/${path}`, body: new Blob([body as Uint8Array<ArrayBuffer>]) }));
+    const files = (await fixtureFiles("app")).map(({ path, body }) => ({
+      path: `/${path}`,
+      body: new Blob([body as Uint8Array<ArrayBuffer>]),
+    }));
     const built = await buildSignedWebBundle({ files, keys: [key] });
     const fromBytes = await buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [key] });
     assert.deepEqual(built.bytes, fromBytes.bytes, "Ed25519 output depends only on the contents");
@@ -128,7 +139,13 @@ describe("bundle: build, read and verify", () => {
     await assert.rejects(buildSignedWebBundle({ files: [{ path: "a.txt", body: lying(4, "abc") }], keys: [key] }), /a\.txt shrank/);
     await assert.rejects(buildSignedWebBundle({ files: [{ path: "a/../b", body: "" }], keys: [key] }), /"\.\." segment/);
     await assert.rejects(
-      buildSignedWebBundle({ files: [{ path: "a", body: "" }, { path: "/a", body: "x" }], keys: [key] }),
+      buildSignedWebBundle({
+        files: [
+          { path: "a", body: "" },
+          { path: "/a", body: "x" },
+        ],
+        keys: [key],
+      }),
       /appears twice/,
     );
   });
@@ -215,7 +232,17 @@ describe("bundle: tampering", () => {
       const built = await buildSignedWebBundle({
         files: [
           { path: "index.html", body: "<!doctype html><title>t</title>" },
-          { path: ".well-known/manifest.webmanifest", body: JSON.stringify({ name: "t", version: "1", start_url: "/", scope: "/", icons: [{ src: "/i.svg", sizes: "any" }], permissions_policy: { "cross-origin-isolated": ["self"] } }) },
+          {
+            path: ".well-known/manifest.webmanifest",
+            body: JSON.stringify({
+              name: "t",
+              version: "1",
+              start_url: "/",
+              scope: "/",
+              icons: [{ src: "/i.svg", sizes: "any" }],
+              permissions_policy: { "cross-origin-isolated": ["self"] },
+            }),
+          },
           { path: "i.svg", body: "<svg xmlns='http://www.w3.org/2000/svg'/>" },
         ],
         keys: [key],
@@ -225,10 +252,14 @@ describe("bundle: tampering", () => {
       const regions = { integrityBlock: 0, webBundle: 0 };
       for (let i = 0; i < tampered.length; i++) {
         tampered[i]! ^= 0x01;
-        await assert.rejects(verifySignedWebBundle(tampered), (error: Error) => {
-          assert.ok(!error.message.includes("\n"), `one-line message: ${error.message}`);
-          return true;
-        }, `flipping byte ${i} is detected`);
+        await assert.rejects(
+          verifySignedWebBundle(tampered),
+          (error: Error) => {
+            assert.ok(!error.message.includes("\n"), `one-line message: ${error.message}`);
+            return true;
+          },
+          `flipping byte ${i} is detected`,
+        );
         tampered[i]! ^= 0x01;
         regions[i < built.integrityBlockLength ? "integrityBlock" : "webBundle"]++;
       }
@@ -286,7 +317,7 @@ describe("bundle: hostile input", () => {
   it("parsing mutated or truncated bundles throws an Error or succeeds, never anything else", async () => {
     const built = await buildSignedWebBundle({ files: await fixtureFiles("app"), keys: [await generateSigningKey()] });
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const attempt = (bytes: Uint8Array) => {
       try {
         parseSignedWebBundle(bytes);
@@ -297,7 +328,8 @@ describe("bundle: hostile input", () => {
     };
     for (let round = 0; round < 3000; round++) {
       const bytes = new Uint8Array(built.bytes);
-      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--)
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
       attempt(bytes);
     }
     for (let length = 0; length < built.bytes.length; length += 7) attempt(built.bytes.subarray(0, length));
@@ -319,12 +351,24 @@ describe("bundle: CBOR and layout", () => {
       [encodeText("c"), encodeBytes(new Uint8Array(3))],
     ]);
     assert.deepEqual([...map.subarray(0, 3)], [0xa3, 0x61, 0x61], "shorter keys first, then bytewise");
-    assert.throws(() => encodeMap([[encodeText("a"), encodeUnsigned(1)], [encodeText("a"), encodeUnsigned(2)]]), /duplicate/);
+    assert.throws(
+      () =>
+        encodeMap([
+          [encodeText("a"), encodeUnsigned(1)],
+          [encodeText("a"), encodeUnsigned(2)],
+        ]),
+      /duplicate/,
+    );
   });
 
   it("lays out bodies whose lengths cross CBOR head sizes", () => {
     const lengths = [0, 23, 24, 255, 256, 65535, 65536, 70000];
-    const exchanges = lengths.map((bodyLength, i) => ({ urls: [`isolated-app://x/${i}`], status: 200, headers: { "content-type": "application/octet-stream" }, bodyLength }));
+    const exchanges = lengths.map((bodyLength, i) => ({
+      urls: [`isolated-app://x/${i}`],
+      status: 200,
+      headers: { "content-type": "application/octet-stream" },
+      bodyLength,
+    }));
     const plan = planWebBundle(exchanges);
     const target = new Uint8Array(plan.length);
     const offsets = plan.writeFraming(target);
@@ -397,7 +441,9 @@ describe("bundle: manifest rules", () => {
   });
 
   it("asks for direct-sockets only when a script names a Direct Sockets API as a whole identifier", async () => {
-    const files = new Map((await fixtureFiles(join("manifest", "permissions-policy-direct-sockets"))).map(({ path, body }) => [`/${path}`, body as Uint8Array]));
+    const files = new Map(
+      (await fixtureFiles(join("manifest", "permissions-policy-direct-sockets"))).map(({ path, body }) => [`/${path}`, body as Uint8Array]),
+    );
     const rulesWith = (script: string) =>
       checkManifest(new Map([...files, ["/app.js", new TextEncoder().encode(script)]])).map((problem) => problem.rule);
     assert.deepEqual(rulesWith("const myTCPSocketish = 1; // UDPSockets"), []);
@@ -410,7 +456,10 @@ describe("bundle: manifest rules", () => {
     it(`fixture manifest/${rule} fails that rule, and only it, before anything is signed`, async () => {
       const files = await fixtureFiles(join("manifest", rule));
       const problems = checkManifest(new Map(files.map(({ path, body }) => [`/${path}`, body as Uint8Array])));
-      assert.deepEqual(problems.map((problem) => problem.rule), [rule]);
+      assert.deepEqual(
+        problems.map((problem) => problem.rule),
+        [rule],
+      );
       await assert.rejects(buildSignedWebBundle({ files, keys: [await generateSigningKey()] }), (error: Error) => {
         assert.match(error.message, new RegExp(`^\\[${rule}\\] `));
         return true;

@@ -36,7 +36,10 @@ interface RunningExample {
 
 /** Starts an example with PORT=0 and reads the port from the URL it prints first. */
 async function startExample(command: string[]): Promise<RunningExample> {
-  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, PORT: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command[0]!, command.slice(1), {
+    env: { ...process.env, PORT: "0", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-4096)));
   const lines = createInterface({ input: child.stdout! });
@@ -130,7 +133,10 @@ describeExample("streaming", (port) => {
     assert.equal(streamed.status, 200);
     assert.deepEqual(await streamed.json(), { bytes: chunk.length * chunks });
 
-    const whole = await withTimeout(fetch(`http://127.0.0.1:${port()}/count`, { method: "PUT", body: new Uint8Array(1_000_003) }), "upload");
+    const whole = await withTimeout(
+      fetch(`http://127.0.0.1:${port()}/count`, { method: "PUT", body: new Uint8Array(1_000_003) }),
+      "upload",
+    );
     assert.deepEqual(await whole.json(), { bytes: 1_000_003 });
   });
 });
@@ -211,7 +217,15 @@ describeExample("chat", (port) => {
       await Promise.all([ann, cat].map((client) => client.received("cat: still here")));
 
       // Everything published before the last message has arrived by now: each sees exactly what followed its join.
-      assert.deepEqual(ann.messages, ["ann joined", "bob joined", "cat joined", "ann: hello", "bob: binary works too", "bob left", "cat: still here"]);
+      assert.deepEqual(ann.messages, [
+        "ann joined",
+        "bob joined",
+        "cat joined",
+        "ann: hello",
+        "bob: binary works too",
+        "bob left",
+        "cat: still here",
+      ]);
       assert.deepEqual(bob.messages, ["bob joined", "cat joined", "ann: hello", "bob: binary works too"]);
       assert.deepEqual(cat.messages, ["cat joined", "ann: hello", "bob: binary works too", "bob left", "cat: still here"]);
     } finally {

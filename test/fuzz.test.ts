@@ -86,7 +86,10 @@ describe("fuzz: a damaged signed web bundle is refused with a message, never a c
       files: [
         { path: "/index.html", body: encode("<!doctype html><p>fuzz") },
         { path: "/.well-known/manifest.webmanifest", body: encode(JSON.stringify(manifest)) },
-        { path: "/icon.svg", body: encode('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256"/></svg>') },
+        {
+          path: "/icon.svg",
+          body: encode('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256"/></svg>'),
+        },
       ],
     });
     const next = random(SEED + 4);

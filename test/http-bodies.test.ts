@@ -95,12 +95,20 @@ describe("HTTP bodies", { timeout: 180_000 }, () => {
     });
 
     it("streams a request body back while it is still arriving (echo)", async () => {
-      const server = await startServer((request) => new Response(request.body, { headers: { "content-type": "application/octet-stream" } }));
+      const server = await startServer(
+        (request) => new Response(request.body, { headers: { "content-type": "application/octet-stream" } }),
+      );
       const dir = await mkdtemp(join(tmpdir(), "http-bodies-"));
       try {
         const payload = randomBytes(8 * MiB + 7);
         await writeFile(join(dir, "payload"), payload);
-        const result = await curl(["--data-binary", `@${join(dir, "payload")}`, "-H", "content-type: application/octet-stream", `${server.url}echo`]);
+        const result = await curl([
+          "--data-binary",
+          `@${join(dir, "payload")}`,
+          "-H",
+          "content-type: application/octet-stream",
+          `${server.url}echo`,
+        ]);
         assert.equal(result.code, 0, result.stderr);
         assert.equal(result.stdout.length, payload.length);
         assert.equal(sha256(result.stdout), sha256(payload));
@@ -118,7 +126,10 @@ describe("HTTP bodies", { timeout: 180_000 }, () => {
           server.port,
           `POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: ${small.length}\r\n\r\n${small}GET /b HTTP/1.1\r\nHost: h\r\n\r\n`,
         );
-        assert.deepEqual(responses.map((response) => response.status), [200, 200]);
+        assert.deepEqual(
+          responses.map((response) => response.status),
+          [200, 200],
+        );
 
         const client = await RawClient.connect(server.port);
         try {
@@ -343,7 +354,11 @@ describe("HTTP bodies", { timeout: 180_000 }, () => {
 
         client.discard = true;
         client.socket.resume();
-        await client.until(() => (pulled > whilePaused + 32 * MiB ? true : undefined), "the body to flow again once the client reads", 30_000);
+        await client.until(
+          () => (pulled > whilePaused + 32 * MiB ? true : undefined),
+          "the body to flow again once the client reads",
+          30_000,
+        );
         client.destroy();
         await withTimeout(cancelled.promise, 10_000, "the body stream to be cancelled after the client left");
         assert.ok(pulled < ceiling, "the whole body was produced for a client that left");

@@ -37,7 +37,10 @@ const DELIBERATE_DIFFERENCES: Record<string, { ours: "refuse" | "accept"; reason
   "method.md: OPTIONS request with RTSP": { ours: "refuse", reason: "llhttp also parses RTSP; this is an HTTP server" },
   "method.md: ANNOUNCE request with RTSP": { ours: "refuse", reason: "llhttp also parses RTSP; this is an HTTP server" },
   "invalid.md: Invalid method": { ours: "accept", reason: "any token is a method (RFC 9110 §9.1); llhttp knows a fixed list" },
-  "invalid.md: HTTP protocol and ANNOUNCE method": { ours: "accept", reason: "any token is a method (RFC 9110 §9.1); llhttp knows a fixed list" },
+  "invalid.md: HTTP protocol and ANNOUNCE method": {
+    ours: "accept",
+    reason: "any token is a method (RFC 9110 §9.1); llhttp knows a fixed list",
+  },
   "method.md: CONNECT request": { ours: "refuse", reason: "not a proxy: CONNECT is refused" },
   "method.md: CONNECT request with CAPS": { ours: "refuse", reason: "not a proxy: CONNECT is refused" },
   "method.md: CONNECT with body": { ours: "refuse", reason: "not a proxy: CONNECT is refused" },
@@ -47,11 +50,13 @@ const DELIBERATE_DIFFERENCES: Record<string, { ours: "refuse" | "accept"; reason
   "uri.md: `host:port` and basic auth": { ours: "refuse", reason: "userinfo in an http URI is treated as an error (RFC 9110 §4.2.4)" },
   "transfer-encoding.md: Chunk header not terminated by CRLF": {
     ours: "accept",
-    reason: "a GET's body is never the handler's: the request is answered first, then the body skipped; errors in it only close the connection (here it closes anyway)",
+    reason:
+      "a GET's body is never the handler's: the request is answered first, then the body skipped; errors in it only close the connection (here it closes anyway)",
   },
   "transfer-encoding.md: Chunk data not terminated by CRLF": {
     ours: "accept",
-    reason: "a GET's body is never the handler's: the request is answered first, then the body skipped; errors in it only close the connection (here it closes anyway)",
+    reason:
+      "a GET's body is never the handler's: the request is answered first, then the body skipped; errors in it only close the connection (here it closes anyway)",
   },
   "transfer-encoding.md: POST with `chunked` as last transfer-encoding": {
     ours: "refuse",
@@ -89,7 +94,12 @@ function wireInput(testCase: LlhttpCase): Buffer {
 
 const isRefusal = (response: WireResponse) => response.status >= 400 && header(response, "connection") === "close";
 const describeResponses = (responses: WireResponse[]) =>
-  responses.map((response) => `${response.status} ${response.status >= 400 ? JSON.stringify(response.body.toString().trim()) : header(response, "x-body-length")}`).join(" | ");
+  responses
+    .map(
+      (response) =>
+        `${response.status} ${response.status >= 400 ? JSON.stringify(response.body.toString().trim()) : header(response, "x-body-length")}`,
+    )
+    .join(" | ");
 
 /** Asserts that the responses match llhttp's verdict on the case. */
 function checkAgreement(testCase: LlhttpCase, responses: WireResponse[]): void {

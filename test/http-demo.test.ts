@@ -88,7 +88,17 @@ describe("demo app via `browser-httpd serve`", { timeout: 120_000 }, () => {
     const file = join(dir, "echo");
     await writeFile(file, payload);
     const echoed = join(dir, "echoed");
-    const result = await curl(["--data-binary", `@${file}`, "-H", "content-type: application/x-test", "-o", echoed, "-w", "%{content_type}", `${url}echo`]);
+    const result = await curl([
+      "--data-binary",
+      `@${file}`,
+      "-H",
+      "content-type: application/x-test",
+      "-o",
+      echoed,
+      "-w",
+      "%{content_type}",
+      `${url}echo`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.toString(), "application/x-test");
     assert.ok((await readFile(echoed)).equals(payload), "echoed bytes differ");

@@ -74,7 +74,11 @@ describe("FastResponse", { timeout: 60_000 }, () => {
   });
 
   it("keeps Set-Cookie fields apart and a declared Content-Length that matches", async () => {
-    const headers = new Headers([["set-cookie", "a=1"], ["set-cookie", "b=2"], ["content-length", "2"]]);
+    const headers = new Headers([
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+      ["content-length", "2"],
+    ]);
     const response = await served(() => new FastResponse("ok", { headers }));
     assert.equal(response.headers.get("set-cookie")?.length, 2);
     assert.equal(header(response, "content-length"), "2");

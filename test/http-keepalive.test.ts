@@ -138,7 +138,8 @@ describe("HTTP connections", { timeout: 120_000 }, () => {
     it("copes with a client that sends the body without waiting", async () => {
       const responses = await exchange(
         server.port,
-        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nworld" + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nworld" +
+          "GET /next HTTP/1.1\r\nHost: h\r\n\r\n",
       );
       const finals = responses.filter((response) => response.status !== 100);
       assert.ok(responses.length - finals.length <= 1, "at most one 100 Continue");
@@ -192,7 +193,9 @@ describe("HTTP connections", { timeout: 120_000 }, () => {
     it("sends 204 and 304 without body or framing, and the connection goes on", async () => {
       const client = await RawClient.connect(server.port);
       try {
-        await client.write("GET /no-content HTTP/1.1\r\nHost: h\r\n\r\nGET /not-modified HTTP/1.1\r\nHost: h\r\n\r\nGET /z HTTP/1.1\r\nHost: h\r\n\r\n");
+        await client.write(
+          "GET /no-content HTTP/1.1\r\nHost: h\r\n\r\nGET /not-modified HTTP/1.1\r\nHost: h\r\n\r\nGET /z HTTP/1.1\r\nHost: h\r\n\r\n",
+        );
         const noContent = await client.response();
         assert.equal(noContent.status, 204);
         assert.equal(header(noContent, "x-kind"), "204");
@@ -242,7 +245,9 @@ describe("HTTP connections", { timeout: 120_000 }, () => {
 
     it("answers 200 concurrent fetch() requests, each slow, in parallel", async () => {
       const responses = await withTimeout(
-        Promise.all(Array.from({ length: 200 }, (_, i) => fetch(`${server.url}wait?ms=${i % 2 ? 200 : 100}`).then((response) => response.text()))),
+        Promise.all(
+          Array.from({ length: 200 }, (_, i) => fetch(`${server.url}wait?ms=${i % 2 ? 200 : 100}`).then((response) => response.text())),
+        ),
         30_000,
         "200 fetches",
       );

@@ -6,7 +6,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Server } from "../src/index.js";
-import { deferred, delay, exchange, header, RawClient, startServer, stopServer, withTimeout, type WireResponse } from "./fixtures/http/harness.js";
+import {
+  deferred,
+  delay,
+  exchange,
+  header,
+  RawClient,
+  startServer,
+  stopServer,
+  withTimeout,
+  type WireResponse,
+} from "./fixtures/http/harness.js";
 
 const limits = { maxHeaderSize: 1024, maxRequestTargetLength: 256, maxBodySize: 1000 };
 
@@ -174,7 +184,9 @@ describe("HTTP timeouts and the connection cap", { timeout: 60_000 }, () => {
   });
 
   it("408 and a close when a request body stalls for bodyTimeout; a body that keeps arriving is read whole", async () => {
-    const server = await startServer(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength}`), { bodyTimeout: 400 });
+    const server = await startServer(async (request) => new Response(`got ${(await request.arrayBuffer()).byteLength}`), {
+      bodyTimeout: 400,
+    });
     const stalled = await RawClient.connect(server.port);
     const steady = await RawClient.connect(server.port);
     try {
@@ -255,7 +267,9 @@ describe("HTTP garbage input", { timeout: 60_000 }, () => {
       seed ^= seed << 5;
       return (seed >>> 0) / 2 ** 32;
     };
-    const valid = Buffer.from("POST /p?q=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n");
+    const valid = Buffer.from(
+      "POST /p?q=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+    );
     try {
       const inputs: Buffer[] = [];
       for (let i = 0; i < 300; i++) {
@@ -263,7 +277,8 @@ describe("HTTP garbage input", { timeout: 60_000 }, () => {
           inputs.push(Buffer.from(Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(random() * 256))));
         } else {
           const mutated = Buffer.from(valid);
-          for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+          for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--)
+            mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
           inputs.push(mutated);
         }
       }
@@ -273,7 +288,8 @@ describe("HTTP garbage input", { timeout: 60_000 }, () => {
             const responses = await exchange(server.port, input).catch((error: Error) => {
               throw new Error(`input ${batch + i} (${input.toString("hex")}): ${error.message}`);
             });
-            for (const response of responses) assert.ok(response.status === 200 || response.status >= 400, `input ${batch + i}: status ${response.status}`);
+            for (const response of responses)
+              assert.ok(response.status === 200 || response.status >= 400, `input ${batch + i}: status ${response.status}`);
           }),
         );
       }

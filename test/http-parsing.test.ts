@@ -147,7 +147,7 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
     it("reads a chunked body with extensions and trailers", async () => {
       const seen = await one(
         "POST /chunked HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
-          "5;name=value;quoted=\"a;b\"\r\nhello\r\n" +
+          '5;name=value;quoted="a;b"\r\nhello\r\n' +
           "1 ; spaced\r\n \r\n" +
           "A\r\n0123456789\r\n" +
           "0;last\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n",
@@ -162,15 +162,31 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
     });
 
     it("refuses malformed chunked framing with 400", async () => {
-      for (const body of ["2;\r\nab\r\n0\r\n\r\n", "2 \r\nab\r\n0\r\n\r\n", "2;a=\"open\r\nab\r\n0\r\n\r\n", "2;a b\r\nab\r\n0\r\n\r\n", "zz\r\nab\r\n0\r\n\r\n", "2\r\nabc\r\n0\r\n\r\n", "2\r\nab0\r\n\r\n", "-2\r\nab\r\n0\r\n\r\n", "2\nab\r\n0\r\n\r\n"]) {
+      for (const body of [
+        "2;\r\nab\r\n0\r\n\r\n",
+        "2 \r\nab\r\n0\r\n\r\n",
+        '2;a="open\r\nab\r\n0\r\n\r\n',
+        "2;a b\r\nab\r\n0\r\n\r\n",
+        "zz\r\nab\r\n0\r\n\r\n",
+        "2\r\nabc\r\n0\r\n\r\n",
+        "2\r\nab0\r\n\r\n",
+        "-2\r\nab\r\n0\r\n\r\n",
+        "2\nab\r\n0\r\n\r\n",
+      ]) {
         const status = await refusal(`POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
         assert.equal(status, 400, JSON.stringify(body));
       }
     });
 
     it("ignores a body on GET for the handler but still skips it on the wire", async () => {
-      const responses = await exchange(server.port, "GET /with-body HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcdGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
-      assert.deepEqual(responses.map((response) => reflection(response).target), ["/with-body", "/next"]);
+      const responses = await exchange(
+        server.port,
+        "GET /with-body HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcdGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+      );
+      assert.deepEqual(
+        responses.map((response) => reflection(response).target),
+        ["/with-body", "/next"],
+      );
     });
   });
 
@@ -224,7 +240,10 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
     it("parses a request that arrives over TCP one byte at a time", async () => {
       const client = await RawClient.connect(server.port);
       try {
-        const bytes = Buffer.from("POST /slow HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nbody\r\n0\r\nT: 1\r\n\r\n", "latin1");
+        const bytes = Buffer.from(
+          "POST /slow HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nbody\r\n0\r\nT: 1\r\n\r\n",
+          "latin1",
+        );
         for (const byte of bytes) {
           await client.write(Buffer.of(byte));
           await delay(1);

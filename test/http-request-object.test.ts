@@ -123,7 +123,14 @@ for (const { runtime, command, lazy } of runtimes) {
           const c = String.fromCharCode(code);
           targets.push(`/inspect/a${c}b?c${c}d`, `/inspect/${c}`);
         }
-        targets.push("/inspect/a/../b", "/inspect/./a", "/inspect/x/%2e%2E/y", "/inspect/.hidden", "/inspect//double", "/inspect/%7e?x=%zz");
+        targets.push(
+          "/inspect/a/../b",
+          "/inspect/./a",
+          "/inspect/x/%2e%2E/y",
+          "/inspect/.hidden",
+          "/inspect//double",
+          "/inspect/%7e?x=%zz",
+        );
         const hosts = [`127.0.0.1:${port}`, `LOCALHOST:${port}`, "example.test:80", "127.1", "[::1]:8080", "Example.Test."];
         for (const target of targets) await client.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
         for (const host of hosts) await client.write(`GET /inspect/x HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
@@ -141,7 +148,15 @@ for (const { runtime, command, lazy } of runtimes) {
         const body = kind === "json" ? '{"a":[1,"é"]}' : kind === "formData" ? "a=1&b=%C3%A9" : "héllo wörld";
         const contentType = kind === "formData" ? "application/x-www-form-urlencoded" : "text/plain;charset=utf-8";
         const seen = await post(`/read/${kind}`, body, { "content-type": contentType });
-        const expected = kind === "json" ? { a: [1, "é"] } : kind === "formData" ? [["a", "1"], ["b", "é"]] : body;
+        const expected =
+          kind === "json"
+            ? { a: [1, "é"] }
+            : kind === "formData"
+              ? [
+                  ["a", "1"],
+                  ["b", "é"],
+                ]
+              : body;
         assert.deepEqual(seen.value, expected);
         assert.equal(seen.usedBefore, false);
         assert.equal(seen.usedAfter, true);
@@ -168,7 +183,13 @@ for (const { runtime, command, lazy } of runtimes) {
 
     test("new Request(request) copies method, url, headers and body", async () => {
       const seen = await post("/copy?q=1", "copied body");
-      assert.deepEqual(seen, { method: "POST", url: `http://127.0.0.1:${port}/copy?q=1`, test: "yes", body: "copied body", originalUsed: true });
+      assert.deepEqual(seen, {
+        method: "POST",
+        url: `http://127.0.0.1:${port}/copy?q=1`,
+        test: "yes",
+        body: "copied body",
+        originalUsed: true,
+      });
     });
 
     test("once the body is read, new Request(request) and clone() refuse it", async () => {
@@ -195,11 +216,19 @@ for (const { runtime, command, lazy } of runtimes) {
         try {
           const framing = body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : "";
           await client.write(`${body ? "POST" : "GET"} /signal?id=${id}${query} HTTP/1.1\r\nHost: 127.0.0.1\r\n${framing}\r\n${body}`);
-          await until(() => outcome(id), (seen) => seen !== null, "the handler to start");
+          await until(
+            () => outcome(id),
+            (seen) => seen !== null,
+            "the handler to start",
+          );
           if (query.includes("stream")) await client.until(() => (client.received.includes("first") ? true : undefined), "the first chunk");
           if (how === "end") client.socket.end();
           else client.socket.resetAndDestroy();
-          return await until(() => outcome(id), (seen) => seen.aborted, "the signal to abort");
+          return await until(
+            () => outcome(id),
+            (seen) => seen.aborted,
+            "the signal to abort",
+          );
         } finally {
           client.destroy();
         }
@@ -234,7 +263,11 @@ for (const { runtime, command, lazy } of runtimes) {
           client.destroy();
         }
         // The connection is gone on the server's side too; the signal must not have aborted on the way.
-        await until(() => get("/connections"), (seen) => seen.connections <= before, "the server to drop the connection");
+        await until(
+          () => get("/connections"),
+          (seen) => seen.connections <= before,
+          "the server to drop the connection",
+        );
         assert.deepEqual(await outcome("answered"), { aborted: false });
       });
     });

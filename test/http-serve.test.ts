@@ -108,7 +108,10 @@ describe("serve()", { timeout: 60_000 }, () => {
       await server.ready();
       const [response] = await exchange(server.port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
       assert.equal(response!.status, 500);
-      assert.ok(logged.some((args) => args.some((arg) => arg instanceof Error && arg.message === "boom")), "the error was logged");
+      assert.ok(
+        logged.some((args) => args.some((arg) => arg instanceof Error && arg.message === "boom")),
+        "the error was logged",
+      );
     } finally {
       console.error = original;
       await stopServer(server);
@@ -200,7 +203,8 @@ describe("serve()", { timeout: 60_000 }, () => {
       const endless = () =>
         new Response(
           new ReadableStream<Uint8Array>({
-            pull: (controller) => new Promise<void>((resolve) => setTimeout(() => resolve(controller.enqueue(encoder.encode("tick\n"))), 20)),
+            pull: (controller) =>
+              new Promise<void>((resolve) => setTimeout(() => resolve(controller.enqueue(encoder.encode("tick\n"))), 20)),
           }),
         );
       const server = await startServer(endless);

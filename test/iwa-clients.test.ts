@@ -40,7 +40,10 @@ describe("browser clients of the server inside Chromium", { timeout: 180_000 }, 
     assert.deepEqual(result, { status: 200, text: "test" });
     const log = await app.evaluateInApp<Array<{ method: string; target: string }>>("browserHttpd.requests()");
     // The custom header made the browser send a preflight first.
-    assert.ok(log.some(({ method, target }) => method === "OPTIONS" && target === "/echo"), JSON.stringify(log));
+    assert.ok(
+      log.some(({ method, target }) => method === "OPTIONS" && target === "/echo"),
+      JSON.stringify(log),
+    );
   });
 
   it("WebSocket echoes text and binary", async () => {
@@ -117,8 +120,7 @@ describe("browser clients of the server inside Chromium", { timeout: 180_000 }, 
       let peers = -1;
       for (let attempt = 0; attempt < 50 && peers !== expected; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-        peers = (await app.evaluateInApp<{ stats: { websocketsOpen: number } }>("browserHttpd.status()")).stats
-          .websocketsOpen;
+        peers = (await app.evaluateInApp<{ stats: { websocketsOpen: number } }>("browserHttpd.status()")).stats.websocketsOpen;
       }
       return peers;
     };

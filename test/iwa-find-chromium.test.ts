@@ -40,12 +40,10 @@ describe("locateChromium", () => {
   it("refuses a --chrome or CHROME_PATH that is not an executable, naming it", () => {
     assert.throws(
       () => locateChromium({ explicitPath: fake("not-executable"), env: {} }),
-      (error: Error) => error instanceof ChromiumNotFoundError && /^--chrome .*not-executable is not an executable file$/.test(error.message),
+      (error: Error) =>
+        error instanceof ChromiumNotFoundError && /^--chrome .*not-executable is not an executable file$/.test(error.message),
     );
     assert.throws(() => locateChromium({ explicitPath: dir, env: {} }), /is not an executable file$/);
-    assert.throws(
-      () => locateChromium({ env: { CHROME_PATH: fake("missing") } }),
-      /CHROME_PATH .*missing is not an executable file$/,
-    );
+    assert.throws(() => locateChromium({ env: { CHROME_PATH: fake("missing") } }), /CHROME_PATH .*missing is not an executable file$/);
   });
 });

@@ -131,8 +131,7 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
     let total = 0;
     for (let attempt = 0; attempt < 50 && total < before.stats.connectionsTotal + 100; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      total = (await app.evaluateInApp<{ stats: { connectionsTotal: number } }>("browserHttpd.status()")).stats
-        .connectionsTotal;
+      total = (await app.evaluateInApp<{ stats: { connectionsTotal: number } }>("browserHttpd.status()")).stats.connectionsTotal;
     }
     assert.ok(total >= before.stats.connectionsTotal + 100, `panel counted ${total} connections`);
   });
@@ -142,11 +141,7 @@ describe("the server inside Chromium (IWA)", { timeout: 240_000 }, () => {
       "({ address: document.getElementById('address').textContent, state: document.getElementById('state').textContent })",
     );
     assert.deepEqual(shown, { address: app.url, state: "listening" });
-    const { data } = await app.chromium.cdp.send<{ data: string }>(
-      "Page.captureScreenshot",
-      { format: "png" },
-      app.appSessionId,
-    );
+    const { data } = await app.chromium.cdp.send<{ data: string }>("Page.captureScreenshot", { format: "png" }, app.appSessionId);
     const png = Buffer.from(data, "base64");
     await writeFile(join(tmpdir(), "browser-httpd-iwa-window.png"), png);
     const decoded = decodePng(png);

@@ -41,9 +41,7 @@ function download(path: string): Promise<DownloadResult> {
         offset += chunk.length;
       });
       response.once("end", () => resolve({ bytes: offset, headers: response.headers, firstMismatch }));
-      response.once("error", (error) =>
-        reject(new Error(`${path}: the connection broke after ${offset} bytes (${error.message})`)),
-      );
+      response.once("error", (error) => reject(new Error(`${path}: the connection broke after ${offset} bytes (${error.message})`)));
     });
     outgoing.setTimeout(idleTimeoutMs, () =>
       outgoing.destroy(new Error(`${path}: no data for ${idleTimeoutMs / 1000} s (bytes lost or stalled)`)),
@@ -201,7 +199,11 @@ describe("large transfers through the server inside Chromium", { timeout: 600_00
   }
 
   it("100 MiB with Connection: close to a client that stops reading for 2 s mid-response, then reads to the end", async (t) => {
-    const result = await closingDownload(`GET /download?bytes=${100 * MiB} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 30 * MiB, 2_000);
+    const result = await closingDownload(
+      `GET /download?bytes=${100 * MiB} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      30 * MiB,
+      2_000,
+    );
     t.diagnostic(`FIN ${result.finAfterLastByteMs.toFixed(1)} ms after the last byte`);
     assert.equal(result.bodyBytes, 100 * MiB);
     assert.equal(result.firstMismatch, -1);

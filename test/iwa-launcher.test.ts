@@ -138,10 +138,9 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     const temp = join(scratch, "tmp-sigint");
     await mkdir(temp);
     const port = await freePort();
-    const started = startCli(
-      ["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")],
-      { TMPDIR: temp },
-    );
+    const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")], {
+      TMPDIR: temp,
+    });
     running.push(started);
     await waitForServing(started, 60_000);
     const out = started.stdout();
@@ -149,7 +148,10 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     assert.match(out, /installed via +dev-mode proxy http:\/\/127\.0\.0\.1:\d+/);
     assert.match(out, /Web Bundle ID +[a-z2-7]{56}\n/);
     assert.match(out, /Chromium +\S*Chrome\/\d+\./);
-    assert.match(out, /took +app build (reused|esbuild) [\d.]+ s · sign (reused )?[\d.]+ s · Chromium start [\d.]+ s · install [\d.]+ s · launch [\d.]+ s · first answer [\d.]+ s; [\d.]+ s since the command started\n/);
+    assert.match(
+      out,
+      /took +app build (reused|esbuild) [\d.]+ s · sign (reused )?[\d.]+ s · Chromium start [\d.]+ s · install [\d.]+ s · launch [\d.]+ s · first answer [\d.]+ s; [\d.]+ s since the command started\n/,
+    );
     assert.match(started.stderr(), /Generated a signing key/);
 
     const hello = await curl([`http://127.0.0.1:${port}/hello`]);
@@ -167,7 +169,14 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
   it("killed with SIGKILL, takes Chromium down with it, and the next start removes the profile it left", async () => {
     const temp = join(scratch, "tmp-sigkill");
     await mkdir(temp);
-    const cliArgs = async () => ["--port", String(await freePort()), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")];
+    const cliArgs = async () => [
+      "--port",
+      String(await freePort()),
+      "--key",
+      join(scratch, "key.pem"),
+      "--bundle",
+      join(scratch, "app.swbn"),
+    ];
     try {
       const killed = startCli(await cliArgs(), { TMPDIR: temp });
       running.push(killed);
@@ -248,7 +257,9 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     await mkdir(temp);
     const port = await freePort();
     try {
-      const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")], { TMPDIR: temp });
+      const started = startCli(["--port", String(port), "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn")], {
+        TMPDIR: temp,
+      });
       running.push(started);
       await waitForServing(started, 60_000);
       const [profile] = await readdir(temp);
@@ -266,8 +277,14 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
         if (Date.now() > deadline) throw new Error(`no restart within 60 s:\n${started.stderr()}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      assert.match(started.stderr(), new RegExp(`The app's page crashed \\((killed|crashed)[^)]*\\); loading it again to serve on port ${port}`));
-      assert.match(started.stderr(), new RegExp(`The app serves again at http://127\\.0\\.0\\.1:${port}/ \\(restarted in its window [\\d.]+ s after the crash\\)`));
+      assert.match(
+        started.stderr(),
+        new RegExp(`The app's page crashed \\((killed|crashed)[^)]*\\); loading it again to serve on port ${port}`),
+      );
+      assert.match(
+        started.stderr(),
+        new RegExp(`The app serves again at http://127\\.0\\.0\\.1:${port}/ \\(restarted in its window [\\d.]+ s after the crash\\)`),
+      );
       assert.equal((await curl([`http://127.0.0.1:${port}/hello`])).stdout.toString(), "Hello, world!");
       assert.equal(await stopWithin(started, "SIGTERM", 20_000), 0, started.stderr());
       assert.deepEqual(processesMentioning(temp), [], "processes left behind");
@@ -280,9 +297,13 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
     const port = await freePort();
     // A socket bound to the port without listening, as a closing or outgoing connection leaves one: Chromium's
     // listen fails there (Node's, with SO_REUSEADDR, would not), although no connection to the port is answered.
-    const holder = spawn("python3", ["-c", `import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1", ${port}))\nprint("bound", flush=True)\nsys.stdin.read()`], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
+    const holder = spawn(
+      "python3",
+      ["-c", `import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1", ${port}))\nprint("bound", flush=True)\nsys.stdin.read()`],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
     try {
       await new Promise((resolve, reject) => {
         holder.stdout!.once("data", resolve);
@@ -329,8 +350,14 @@ describe("browser-httpd start", { timeout: 300_000 }, () => {
 
   it("says plainly when Chromium will not install the signed bundle itself", async () => {
     const started = startCli([
-      "--install", "signed", "--port", String(await freePort()),
-      "--key", join(scratch, "key.pem"), "--bundle", join(scratch, "app.swbn"),
+      "--install",
+      "signed",
+      "--port",
+      String(await freePort()),
+      "--key",
+      join(scratch, "key.pem"),
+      "--bundle",
+      join(scratch, "app.swbn"),
     ]);
     running.push(started);
     const bundle = join(scratch, "app.swbn");

@@ -77,12 +77,17 @@ describe("supervision of the app's page", { timeout: 300_000 }, () => {
     assert.equal(restart!.how, "reload");
     assert.equal(app.appTargetId, targetBefore, "the same window");
     assert.match(lines.join("\n"), new RegExp(`The app's page crashed \\(crashed.*\\); loading it again to serve on port ${app.port}`));
-    assert.match(lines.join("\n"), new RegExp(`The app serves again at http://127\\.0\\.0\\.1:${app.port}/ \\(restarted in its window [\\d.]+ s after the crash\\)`));
+    assert.match(
+      lines.join("\n"),
+      new RegExp(`The app serves again at http://127\\.0\\.0\\.1:${app.port}/ \\(restarted in its window [\\d.]+ s after the crash\\)`),
+    );
     // The page that came back is the app, with its automation and a fresh server.
     const status = await app.evaluateInApp<{ state: string; url: string }>("browserHttpd.status()");
     assert.equal(status.state, "listening");
     assert.equal(status.url, app.url);
-    t.diagnostic(`served again ${Math.round(restart!.ms)} ms after the crash (curl answered ${Math.round(answeredAfter)} ms after it was reported)`);
+    t.diagnostic(
+      `served again ${Math.round(restart!.ms)} ms after the crash (curl answered ${Math.round(answeredAfter)} ms after it was reported)`,
+    );
   });
 
   it("launches the app in a new window when the crashed page's DevTools session is gone", async (t) => {

@@ -107,8 +107,9 @@ it("every ```ts block of README.md, and the names it lists, type-check against t
     const { code, output } = await tsc(join(dir, "tsconfig.json"));
     // Diagnostics point at README.md's lines, not at the temporary files.
     const diagnostics = output
-      .replace(/^.*?block-(\d+)\.ts\((\d+),(\d+)\)/gm, (_, fence: string, line: string, column: string) =>
-        `README.md:${Number(fence) + Number(line)}:${column}`,
+      .replace(
+        /^.*?block-(\d+)\.ts\((\d+),(\d+)\)/gm,
+        (_, fence: string, line: string, column: string) => `README.md:${Number(fence) + Number(line)}:${column}`,
       )
       .replace(/^.*?listed-names\.ts\(\d+,\d+\)/gm, "README.md (a name listed in the text)");
     assert.equal(code, 0, `README.md's TypeScript does not type-check:\n${diagnostics}`);
@@ -131,5 +132,8 @@ it("the examples README.md names exist", async () => {
   const readme = await readFile(join(root, "README.md"), "utf8");
   const named = [...new Set(readme.match(/examples\/[\w-]+\.ts/g) ?? [])];
   assert.ok(named.length > 0, "README.md names examples");
-  assert.deepEqual(named.filter((path) => !existsSync(join(root, path))), []);
+  assert.deepEqual(
+    named.filter((path) => !existsSync(join(root, path))),
+    [],
+  );
 });

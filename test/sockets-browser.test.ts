@@ -245,18 +245,19 @@ describe("browser sockets: verified writes", () => {
     ["1 MiB writes", () => MiB],
     ["mixed odd sizes", (index) => [1, 3000, 65_535, 65_537, 200_000, 17][index % 6]!],
   ];
-  for (const [name, sizeAt] of cases) for (const exactFill of [false, true]) {
-    it(`delivers 4 MiB in ${name} whole and in order${exactFill ? ", the pipe left full after each wait" : ""}`, async () => {
-      const fake = new FakeChromiumSocket({ exactFill });
-      const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
-      const writer = writable.getWriter();
-      await writeAll(writer, 4 * MiB, sizeAt);
-      await writer.close();
-      await until(() => fake.deliveredBytes >= 4 * MiB, "all bytes");
-      assert.equal(fake.deliveredBytes, 4 * MiB);
-      assert.equal(firstMismatch(fake.bytes()), -1);
-    });
-  }
+  for (const [name, sizeAt] of cases)
+    for (const exactFill of [false, true]) {
+      it(`delivers 4 MiB in ${name} whole and in order${exactFill ? ", the pipe left full after each wait" : ""}`, async () => {
+        const fake = new FakeChromiumSocket({ exactFill });
+        const { writable } = await wrapAcceptedSocket(fake.socket, 100).opened;
+        const writer = writable.getWriter();
+        await writeAll(writer, 4 * MiB, sizeAt);
+        await writer.close();
+        await until(() => fake.deliveredBytes >= 4 * MiB, "all bytes");
+        assert.equal(fake.deliveredBytes, 4 * MiB);
+        assert.equal(firstMismatch(fake.bytes()), -1);
+      });
+    }
 
   it("delivers 2 MiB of 4 KiB writes made a task apart whole, though the peer reads slower", async () => {
     const fake = new FakeChromiumSocket({ drainPerTask: 2 * KiB });

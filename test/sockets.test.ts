@@ -422,10 +422,7 @@ for (const runtime of runtimes) {
       sending.resetAndDestroy();
 
       // The resets reach the fixture as failed connections; the server goes on serving.
-      const errors = await settledValue(
-        async () => (await exchangeJson<{ errors: number }>(server.port, "errors")).errors - before,
-        3,
-      );
+      const errors = await settledValue(async () => (await exchangeJson<{ errors: number }>(server.port, "errors")).errors - before, 3);
       assert.ok(errors >= 1, "no reset reached the fixture as an error");
       server.assertRunning();
       const payload = randomBytes(1024);

@@ -7,11 +7,29 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { serveStatic, directorySource, filesSource, directoryHandleSource, type FileSource, type ServeStaticOptions, type StaticHandler } from "../src/index.js";
+import {
+  serveStatic,
+  directorySource,
+  filesSource,
+  directoryHandleSource,
+  type FileSource,
+  type ServeStaticOptions,
+  type StaticHandler,
+} from "../src/index.js";
 import { contentTypeOf, parseRange, pathNames } from "../src/static/handler.js";
 import { curl, exchange, startServer, stopServer, withTimeout } from "./fixtures/http/harness.js";
 import type { Server } from "../src/index.js";
-import { BIG_SIZE, bytesOf, fileMap, MemoryDirectoryHandle, MTIME_MS, pattern, SECRET, writeTree, type DiskTree } from "./fixtures/static/tree.js";
+import {
+  BIG_SIZE,
+  bytesOf,
+  fileMap,
+  MemoryDirectoryHandle,
+  MTIME_MS,
+  pattern,
+  SECRET,
+  writeTree,
+  type DiskTree,
+} from "./fixtures/static/tree.js";
 
 const ETAG = (path: string) => `W/"${bytesOf(path).length}-${MTIME_MS}"`;
 const LAST_MODIFIED = new Date(MTIME_MS).toUTCString();
@@ -55,25 +73,73 @@ const fileHeaders = (path: string, type: string) => ({
 
 const range = (start: number, endInclusive: number) => ({
   status: 206,
-  expect: { "content-range": `bytes ${start}-${endInclusive}/${BIG_SIZE}`, "content-length": String(endInclusive - start + 1), "content-type": "application/octet-stream", etag: ETAG("big.bin") },
+  expect: {
+    "content-range": `bytes ${start}-${endInclusive}/${BIG_SIZE}`,
+    "content-length": String(endInclusive - start + 1),
+    "content-type": "application/octet-stream",
+    etag: ETAG("big.bin"),
+  },
   body: pattern(endInclusive - start + 1, start),
 });
 
 const CASES: Case[] = [
-  { name: "a text file", path: "/hello.txt", status: 200, expect: fileHeaders("hello.txt", "text/plain; charset=utf-8"), body: bytesOf("hello.txt") },
-  { name: "HEAD: the same headers, no body", path: "/hello.txt", method: "HEAD", status: 200, expect: fileHeaders("hello.txt", "text/plain; charset=utf-8"), body: "" },
+  {
+    name: "a text file",
+    path: "/hello.txt",
+    status: 200,
+    expect: fileHeaders("hello.txt", "text/plain; charset=utf-8"),
+    body: bytesOf("hello.txt"),
+  },
+  {
+    name: "HEAD: the same headers, no body",
+    path: "/hello.txt",
+    method: "HEAD",
+    status: 200,
+    expect: fileHeaders("hello.txt", "text/plain; charset=utf-8"),
+    body: "",
+  },
   { name: "CSS", path: "/style.css", status: 200, expect: fileHeaders("style.css", "text/css; charset=utf-8") },
   { name: "JavaScript", path: "/app.js", status: 200, expect: fileHeaders("app.js", "text/javascript; charset=utf-8") },
   { name: "JSON", path: "/data.json", status: 200, expect: fileHeaders("data.json", "application/json; charset=utf-8") },
   { name: "PNG", path: "/image.png", status: 200, expect: fileHeaders("image.png", "image/png"), body: bytesOf("image.png") },
-  { name: "SVG in a folder", path: "/assets/logo.svg", status: 200, expect: fileHeaders("assets/logo.svg", "image/svg+xml; charset=utf-8") },
-  { name: "1 MiB, whole", path: "/big.bin", status: 200, expect: fileHeaders("big.bin", "application/octet-stream"), body: bytesOf("big.bin") },
+  {
+    name: "SVG in a folder",
+    path: "/assets/logo.svg",
+    status: 200,
+    expect: fileHeaders("assets/logo.svg", "image/svg+xml; charset=utf-8"),
+  },
+  {
+    name: "1 MiB, whole",
+    path: "/big.bin",
+    status: 200,
+    expect: fileHeaders("big.bin", "application/octet-stream"),
+    body: bytesOf("big.bin"),
+  },
   { name: "an empty file", path: "/empty.txt", status: 200, expect: { "content-length": "0", etag: ETAG("empty.txt") }, body: "" },
   { name: "percent-encoded name", path: "/assets/a%20b%26c%3Cd%3E.txt", status: 200, body: "odd name\n" },
   { name: "UTF-8 name", path: "/assets/%C3%BCn%C3%AF.txt", status: 200, body: "unicode name\n" },
-  { name: "/ serves index.html", path: "/", status: 200, expect: fileHeaders("index.html", "text/html; charset=utf-8"), body: bytesOf("index.html") },
-  { name: "a folder's index.html", path: "/docs/", status: 200, expect: { etag: ETAG("docs/index.html") }, body: bytesOf("docs/index.html") },
-  { name: "HEAD of an index", path: "/docs/", method: "HEAD", status: 200, expect: { "content-length": String(bytesOf("docs/index.html").length) }, body: "" },
+  {
+    name: "/ serves index.html",
+    path: "/",
+    status: 200,
+    expect: fileHeaders("index.html", "text/html; charset=utf-8"),
+    body: bytesOf("index.html"),
+  },
+  {
+    name: "a folder's index.html",
+    path: "/docs/",
+    status: 200,
+    expect: { etag: ETAG("docs/index.html") },
+    body: bytesOf("docs/index.html"),
+  },
+  {
+    name: "HEAD of an index",
+    path: "/docs/",
+    method: "HEAD",
+    status: 200,
+    expect: { "content-length": String(bytesOf("docs/index.html").length) },
+    body: "",
+  },
   { name: "a folder without the slash: 301", path: "/docs", status: 301, expect: { location: "/docs/" } },
   { name: "the redirect keeps the query", path: "/docs?x=1&y=%20", status: 301, expect: { location: "/docs/?x=1&y=%20" } },
   { name: "HEAD gets the redirect too", path: "/docs", method: "HEAD", status: 301, expect: { location: "/docs/" } },
@@ -89,48 +155,175 @@ const CASES: Case[] = [
   { name: "POST: 405 with Allow", path: "/hello.txt", method: "POST", status: 405, expect: { allow: "GET, HEAD" } },
   { name: "DELETE of a missing file: 405 too", path: "/nothing", method: "DELETE", status: 405, expect: { allow: "GET, HEAD" } },
   // Validators.
-  { name: "If-None-Match with the ETag: 304", path: "/hello.txt", headers: { "if-none-match": ETAG("hello.txt") }, status: 304, expect: { etag: ETAG("hello.txt"), "last-modified": LAST_MODIFIED, "content-length": null }, body: "" },
+  {
+    name: "If-None-Match with the ETag: 304",
+    path: "/hello.txt",
+    headers: { "if-none-match": ETAG("hello.txt") },
+    status: 304,
+    expect: { etag: ETAG("hello.txt"), "last-modified": LAST_MODIFIED, "content-length": null },
+    body: "",
+  },
   { name: "If-None-Match compares weakly", path: "/hello.txt", headers: { "if-none-match": ETAG("hello.txt").slice(2) }, status: 304 },
   { name: "If-None-Match: a list", path: "/hello.txt", headers: { "if-none-match": `"a", ${ETAG("hello.txt")} , W/"b"` }, status: 304 },
   { name: "If-None-Match: *", path: "/hello.txt", headers: { "if-none-match": "*" }, status: 304 },
-  { name: "If-None-Match: another tag", path: "/hello.txt", headers: { "if-none-match": 'W/"21-1"' }, status: 200, body: bytesOf("hello.txt") },
-  { name: "If-Modified-Since = Last-Modified: 304", path: "/hello.txt", headers: { "if-modified-since": LAST_MODIFIED }, status: 304, expect: { etag: ETAG("hello.txt") } },
-  { name: "If-Modified-Since later: 304", path: "/hello.txt", headers: { "if-modified-since": new Date(MTIME_MS + 86_400_000).toUTCString() }, status: 304 },
-  { name: "If-Modified-Since earlier: 200", path: "/hello.txt", headers: { "if-modified-since": new Date(MTIME_MS - 1000).toUTCString() }, status: 200 },
+  {
+    name: "If-None-Match: another tag",
+    path: "/hello.txt",
+    headers: { "if-none-match": 'W/"21-1"' },
+    status: 200,
+    body: bytesOf("hello.txt"),
+  },
+  {
+    name: "If-Modified-Since = Last-Modified: 304",
+    path: "/hello.txt",
+    headers: { "if-modified-since": LAST_MODIFIED },
+    status: 304,
+    expect: { etag: ETAG("hello.txt") },
+  },
+  {
+    name: "If-Modified-Since later: 304",
+    path: "/hello.txt",
+    headers: { "if-modified-since": new Date(MTIME_MS + 86_400_000).toUTCString() },
+    status: 304,
+  },
+  {
+    name: "If-Modified-Since earlier: 200",
+    path: "/hello.txt",
+    headers: { "if-modified-since": new Date(MTIME_MS - 1000).toUTCString() },
+    status: 200,
+  },
   { name: "If-Modified-Since unparsable: 200", path: "/hello.txt", headers: { "if-modified-since": "yesterday" }, status: 200 },
-  { name: "If-None-Match wins over If-Modified-Since", path: "/hello.txt", headers: { "if-none-match": 'W/"x"', "if-modified-since": LAST_MODIFIED }, status: 200 },
+  {
+    name: "If-None-Match wins over If-Modified-Since",
+    path: "/hello.txt",
+    headers: { "if-none-match": 'W/"x"', "if-modified-since": LAST_MODIFIED },
+    status: 200,
+  },
   { name: "304 on an index file", path: "/", headers: { "if-none-match": ETAG("index.html") }, status: 304 },
   // Ranges.
   { name: "Range 0-99", path: "/big.bin", headers: { range: "bytes=0-99" }, ...range(0, 99) },
   { name: "Range from an offset to the end", path: "/big.bin", headers: { range: "bytes=1000-" }, ...range(1000, BIG_SIZE - 1) },
   { name: "Range suffix", path: "/big.bin", headers: { range: "bytes=-500" }, ...range(BIG_SIZE - 500, BIG_SIZE - 1) },
-  { name: "Range suffix longer than the file", path: "/hello.txt", headers: { range: "bytes=-1000" }, status: 206, expect: { "content-range": "bytes 0-20/21" }, body: bytesOf("hello.txt") },
+  {
+    name: "Range suffix longer than the file",
+    path: "/hello.txt",
+    headers: { range: "bytes=-1000" },
+    status: 206,
+    expect: { "content-range": "bytes 0-20/21" },
+    body: bytesOf("hello.txt"),
+  },
   { name: "Range end past the end is clamped", path: "/big.bin", headers: { range: "bytes=5-99999999999" }, ...range(5, BIG_SIZE - 1) },
-  { name: "Range of the last byte", path: "/big.bin", headers: { range: `bytes=${BIG_SIZE - 1}-${BIG_SIZE - 1}` }, ...range(BIG_SIZE - 1, BIG_SIZE - 1) },
+  {
+    name: "Range of the last byte",
+    path: "/big.bin",
+    headers: { range: `bytes=${BIG_SIZE - 1}-${BIG_SIZE - 1}` },
+    ...range(BIG_SIZE - 1, BIG_SIZE - 1),
+  },
   { name: "Range with spaces and BYTES", path: "/big.bin", headers: { range: "BYTES = 10 - 19" }, ...range(10, 19) },
-  { name: "Range starting at the size: 416", path: "/big.bin", headers: { range: `bytes=${BIG_SIZE}-` }, status: 416, expect: { "content-range": `bytes */${BIG_SIZE}`, "content-length": "0" }, body: "" },
-  { name: "Range suffix 0: 416", path: "/big.bin", headers: { range: "bytes=-0" }, status: 416, expect: { "content-range": `bytes */${BIG_SIZE}` } },
-  { name: "Range on an empty file: 416", path: "/empty.txt", headers: { range: "bytes=0-" }, status: 416, expect: { "content-range": "bytes */0" } },
-  { name: "several ranges: the whole file", path: "/big.bin", headers: { range: "bytes=0-1,5-6" }, status: 200, expect: { "content-length": String(BIG_SIZE), "content-range": null } },
-  { name: "a malformed Range is ignored", path: "/hello.txt", headers: { range: "bytes=abc" }, status: 200, expect: { "content-range": null } },
+  {
+    name: "Range starting at the size: 416",
+    path: "/big.bin",
+    headers: { range: `bytes=${BIG_SIZE}-` },
+    status: 416,
+    expect: { "content-range": `bytes */${BIG_SIZE}`, "content-length": "0" },
+    body: "",
+  },
+  {
+    name: "Range suffix 0: 416",
+    path: "/big.bin",
+    headers: { range: "bytes=-0" },
+    status: 416,
+    expect: { "content-range": `bytes */${BIG_SIZE}` },
+  },
+  {
+    name: "Range on an empty file: 416",
+    path: "/empty.txt",
+    headers: { range: "bytes=0-" },
+    status: 416,
+    expect: { "content-range": "bytes */0" },
+  },
+  {
+    name: "several ranges: the whole file",
+    path: "/big.bin",
+    headers: { range: "bytes=0-1,5-6" },
+    status: 200,
+    expect: { "content-length": String(BIG_SIZE), "content-range": null },
+  },
+  {
+    name: "a malformed Range is ignored",
+    path: "/hello.txt",
+    headers: { range: "bytes=abc" },
+    status: 200,
+    expect: { "content-range": null },
+  },
   { name: "another unit is ignored", path: "/hello.txt", headers: { range: "items=0-5" }, status: 200 },
   { name: "last < first is ignored", path: "/hello.txt", headers: { range: "bytes=10-5" }, status: 200 },
-  { name: "If-Range with Last-Modified: 206", path: "/big.bin", headers: { range: "bytes=0-99", "if-range": LAST_MODIFIED }, ...range(0, 99) },
-  { name: "If-Range with an older date: 200", path: "/big.bin", headers: { range: "bytes=0-99", "if-range": new Date(MTIME_MS - 1000).toUTCString() }, status: 200, expect: { "content-length": String(BIG_SIZE) } },
-  { name: "If-Range with the weak ETag: 200 (needs a strong one)", path: "/big.bin", headers: { range: "bytes=0-99", "if-range": ETAG("big.bin") }, status: 200, expect: { "content-length": String(BIG_SIZE) } },
-  { name: "HEAD ignores Range", path: "/big.bin", method: "HEAD", headers: { range: "bytes=0-99" }, status: 200, expect: { "content-length": String(BIG_SIZE), "content-range": null } },
+  {
+    name: "If-Range with Last-Modified: 206",
+    path: "/big.bin",
+    headers: { range: "bytes=0-99", "if-range": LAST_MODIFIED },
+    ...range(0, 99),
+  },
+  {
+    name: "If-Range with an older date: 200",
+    path: "/big.bin",
+    headers: { range: "bytes=0-99", "if-range": new Date(MTIME_MS - 1000).toUTCString() },
+    status: 200,
+    expect: { "content-length": String(BIG_SIZE) },
+  },
+  {
+    name: "If-Range with the weak ETag: 200 (needs a strong one)",
+    path: "/big.bin",
+    headers: { range: "bytes=0-99", "if-range": ETAG("big.bin") },
+    status: 200,
+    expect: { "content-length": String(BIG_SIZE) },
+  },
+  {
+    name: "HEAD ignores Range",
+    path: "/big.bin",
+    method: "HEAD",
+    headers: { range: "bytes=0-99" },
+    status: 200,
+    expect: { "content-length": String(BIG_SIZE), "content-range": null },
+  },
   { name: "If-None-Match before Range", path: "/big.bin", headers: { range: "bytes=0-99", "if-none-match": ETAG("big.bin") }, status: 304 },
   // Options.
-  { name: "listing: escaped names, links, folders first, dotfiles hidden", variant: "listing", path: "/assets/", status: 200, expect: { "content-type": "text/html; charset=utf-8" } },
+  {
+    name: "listing: escaped names, links, folders first, dotfiles hidden",
+    variant: "listing",
+    path: "/assets/",
+    status: 200,
+    expect: { "content-type": "text/html; charset=utf-8" },
+  },
   { name: "listing of the root", variant: "listing", path: "/", status: 200, body: bytesOf("index.html") },
   { name: "listing still hides dot folders", variant: "listing", path: "/.hidden/", status: 404 },
   { name: "dotfiles: true", variant: "dotfiles", path: "/.env", status: 200, body: "SECRET=1\n" },
   { name: "dotfiles: true, in a dot folder", variant: "dotfiles", path: "/.hidden/inside.txt", status: 200 },
   { name: "cacheControl", variant: "cache", path: "/hello.txt", status: 200, expect: { "cache-control": "public, max-age=60" } },
-  { name: "cacheControl on a 304", variant: "cache", path: "/hello.txt", headers: { "if-none-match": ETAG("hello.txt") }, status: 304, expect: { "cache-control": "public, max-age=60" } },
-  { name: "cacheControl per path", variant: "cacheByPath", path: "/style.css", status: 200, expect: { "cache-control": "public, max-age=31536000, immutable" } },
+  {
+    name: "cacheControl on a 304",
+    variant: "cache",
+    path: "/hello.txt",
+    headers: { "if-none-match": ETAG("hello.txt") },
+    status: 304,
+    expect: { "cache-control": "public, max-age=60" },
+  },
+  {
+    name: "cacheControl per path",
+    variant: "cacheByPath",
+    path: "/style.css",
+    status: 200,
+    expect: { "cache-control": "public, max-age=31536000, immutable" },
+  },
   { name: "cacheControl per path: none", variant: "cacheByPath", path: "/hello.txt", status: 200, expect: { "cache-control": null } },
-  { name: "extensions", variant: "extensions", path: "/about", status: 200, expect: { "content-type": "text/html; charset=utf-8" }, body: bytesOf("about.html") },
+  {
+    name: "extensions",
+    variant: "extensions",
+    path: "/about",
+    status: 200,
+    expect: { "content-type": "text/html; charset=utf-8" },
+    body: bytesOf("about.html"),
+  },
   { name: "extensions: not for a trailing slash", variant: "extensions", path: "/about/", status: 404 },
   { name: "prefix", variant: "prefix", path: "/static/hello.txt", status: 200, body: bytesOf("hello.txt") },
   { name: "prefix: outside it", variant: "prefix", path: "/hello.txt", status: 404 },
@@ -139,7 +332,13 @@ const CASES: Case[] = [
   { name: "prefix: the index", variant: "prefix", path: "/static/", status: 200, body: bytesOf("index.html") },
   { name: "index: false", variant: "noIndex", path: "/", status: 404 },
   { name: "no validators", variant: "noValidators", path: "/hello.txt", status: 200, expect: { etag: null, "last-modified": null } },
-  { name: "no validators: If-Modified-Since is ignored", variant: "noValidators", path: "/hello.txt", headers: { "if-modified-since": LAST_MODIFIED }, status: 200 },
+  {
+    name: "no validators: If-Modified-Since is ignored",
+    variant: "noValidators",
+    path: "/hello.txt",
+    headers: { "if-modified-since": LAST_MODIFIED },
+    status: 200,
+  },
   { name: "onNoMatch: a missing file", variant: "noMatch", path: "/api/users", status: 299, body: "app: GET /api/users" },
   { name: "onNoMatch: another method", variant: "noMatch", path: "/hello.txt", method: "POST", status: 299, body: "app: POST /hello.txt" },
   { name: "onNoMatch: a dotfile", variant: "noMatch", path: "/.env", status: 299 },
@@ -208,7 +407,11 @@ interface SourceUnderTest {
 const SOURCES: SourceUnderTest[] = [
   { name: "directory (node:fs)", make: (tree) => directorySource(tree.root), symlinks: true },
   { name: "map of files (the bundle's case)", make: () => filesSource(fileMap()), symlinks: false },
-  { name: "File System Access handle (in-memory stand-in)", make: () => directoryHandleSource(MemoryDirectoryHandle.fromFiles(fileMap())), symlinks: false },
+  {
+    name: "File System Access handle (in-memory stand-in)",
+    make: () => directoryHandleSource(MemoryDirectoryHandle.fromFiles(fileMap())),
+    symlinks: false,
+  },
 ];
 
 let tree: DiskTree;
@@ -226,7 +429,9 @@ for (const sourceUnderTest of SOURCES) {
 
     before(async () => {
       const source = sourceUnderTest.make(tree);
-      const handlers = new Map<string, StaticHandler<Response | undefined>>(Object.entries(VARIANTS).map(([name, options]) => [name, serveStatic(source, options)]));
+      const handlers = new Map<string, StaticHandler<Response | undefined>>(
+        Object.entries(VARIANTS).map(([name, options]) => [name, serveStatic(source, options)]),
+      );
       server = await startServer(async (request, info) => {
         const handler = handlers.get(request.headers.get("x-variant") ?? "default")!;
         return (await handler(request, info)) ?? new Response("undefined", { status: 298 });
@@ -280,7 +485,9 @@ for (const sourceUnderTest of SOURCES) {
         assert.match(html, /<a href="link-docs\/">/);
         assert.ok(!html.includes("link-outside") && !html.includes("link-absolute") && !html.includes("link-dir-outside"), html);
       }
-      const withDots = await (await serveStatic(sourceUnderTest.make(tree), { listing: true, index: false, dotfiles: true })(new Request("http://x/"))).text();
+      const withDots = await (
+        await serveStatic(sourceUnderTest.make(tree), { listing: true, index: false, dotfiles: true })(new Request("http://x/"))
+      ).text();
       assert.match(withDots, /\.env/);
       assert.match(withDots, /\.hidden\//);
     });
@@ -293,14 +500,23 @@ for (const sourceUnderTest of SOURCES) {
         assert.ok(!response.body.toString("latin1").includes(SECRET.trim()), `${target}: the secret leaked`);
         results.push(`${target} → ${response.status}`);
       }
-      assert.deepEqual(results, TRAVERSALS.map(({ target, status }) => `${target} → ${status}`));
+      assert.deepEqual(
+        results,
+        TRAVERSALS.map(({ target, status }) => `${target} → ${status}`),
+      );
     });
 
     it("with onNoMatch, paths that cannot name a file go to the app instead of a 400", async () => {
-      const [response] = await exchange(server.port, "GET /api/a%2Fb HTTP/1.1\r\nHost: 127.0.0.1\r\nx-variant: noMatch\r\nConnection: close\r\n\r\n");
+      const [response] = await exchange(
+        server.port,
+        "GET /api/a%2Fb HTTP/1.1\r\nHost: 127.0.0.1\r\nx-variant: noMatch\r\nConnection: close\r\n\r\n",
+      );
       assert.equal(response?.status, 299);
       assert.equal(response?.body.toString(), "app: GET /api/a%2Fb");
-      const [dots] = await exchange(server.port, "GET /../outside/secret.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nx-variant: noMatch\r\nConnection: close\r\n\r\n");
+      const [dots] = await exchange(
+        server.port,
+        "GET /../outside/secret.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nx-variant: noMatch\r\nConnection: close\r\n\r\n",
+      );
       assert.equal(dots?.status, 299);
     });
 
@@ -336,12 +552,15 @@ describe("the handle source asks the handle only for plain names", () => {
     MemoryDirectoryHandle.asked.length = 0;
     const server = await startServer(serveStatic(directoryHandleSource(MemoryDirectoryHandle.fromFiles(fileMap()))));
     try {
-      for (const { target } of TRAVERSALS) await exchange(server.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      for (const { target } of TRAVERSALS)
+        await exchange(server.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     } finally {
       await stopServer(server);
     }
     assert.ok(MemoryDirectoryHandle.asked.length > 0, "some lookups happened");
-    const bad = MemoryDirectoryHandle.asked.filter((name) => name === "" || name === "." || name === ".." || /[/\\\u0000-\u001f]/.test(name));
+    const bad = MemoryDirectoryHandle.asked.filter(
+      (name) => name === "" || name === "." || name === ".." || /[/\\\u0000-\u001f]/.test(name),
+    );
     assert.deepEqual(bad, []);
   });
 
@@ -466,9 +685,31 @@ describe("helpers", () => {
   it("filesSource refuses paths with dot segments and file/folder clashes; accepts strings, bytes, Blobs", async () => {
     assert.throws(() => filesSource({ "../x": "a" }), /'\.\.' segment/);
     assert.throws(() => filesSource({ "a/./x": "a" }), /'\.' segment/);
-    assert.throws(() => filesSource([["a", "1"], ["a/b", "2"]]), /both a file and a directory/);
-    assert.throws(() => filesSource([["a/b", "1"], ["a", "2"]]), /directory of other files/);
-    const source = filesSource({ "/lead/slash.txt": "text", "bytes.bin": Uint8Array.of(1, 2, 3), "buffer.bin": Uint8Array.of(4).buffer, "blob.txt": new Blob(["blob"]) }, { lastModified: 5000 });
+    assert.throws(
+      () =>
+        filesSource([
+          ["a", "1"],
+          ["a/b", "2"],
+        ]),
+      /both a file and a directory/,
+    );
+    assert.throws(
+      () =>
+        filesSource([
+          ["a/b", "1"],
+          ["a", "2"],
+        ]),
+      /directory of other files/,
+    );
+    const source = filesSource(
+      {
+        "/lead/slash.txt": "text",
+        "bytes.bin": Uint8Array.of(1, 2, 3),
+        "buffer.bin": Uint8Array.of(4).buffer,
+        "blob.txt": new Blob(["blob"]),
+      },
+      { lastModified: 5000 },
+    );
     assert.deepEqual(await source.stat(["lead", "slash.txt"]), { kind: "file", size: 4, mtimeMs: 5000 });
     assert.deepEqual(await source.stat(["lead"]), { kind: "directory", size: 0 });
     assert.deepEqual(await source.stat([]), { kind: "directory", size: 0 });
@@ -495,7 +736,14 @@ describe("helpers", () => {
   it("the handler and the browser-side sources bundle for the browser without node:* (the folder source loads on use)", async () => {
     const esbuild = await import("esbuild");
     const entry = fileURLToPath(new URL("../../src/static/index.ts", import.meta.url));
-    const result = await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      write: false,
+      logLevel: "silent",
+    });
     const code = result.outputFiles[0]!.text;
     assert.doesNotMatch(code, /from\s*["']node:|require\(["']node:/);
     assert.match(code, /"\.\/node-source\.js"/, "the folder source is imported by a name esbuild leaves alone");

@@ -121,7 +121,14 @@ for (const { name, command } of runtimes) {
     });
 
     it("never outside the root: traversal 400, symlinks out 404, symlinks in 200", async () => {
-      for (const target of ["/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/..%2foutside%2fsecret.txt", "/..\\outside\\secret.txt", "/hello.txt%00", "//etc/passwd"]) {
+      for (const target of [
+        "/../outside/secret.txt",
+        "/%2e%2e/outside/secret.txt",
+        "/..%2foutside%2fsecret.txt",
+        "/..\\outside\\secret.txt",
+        "/hello.txt%00",
+        "//etc/passwd",
+      ]) {
         const [response] = await exchange(server!.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
         assert.equal(response?.status, 400, target);
       }

@@ -54,10 +54,25 @@ const AGREE: Ask[] = [
 
 /** Where serveStatic answers differently on purpose: [request, ours, sirv's]. */
 const DIFFER: Array<{ ask: Ask; ours: number; sirv: number; why: string }> = [
-  { ask: { path: "/docs" }, ours: 301, sirv: 200, why: "serveStatic redirects a folder to its slash form (relative links in its index.html resolve); sirv serves the index at /docs" },
+  {
+    ask: { path: "/docs" },
+    ours: 301,
+    sirv: 200,
+    why: "serveStatic redirects a folder to its slash form (relative links in its index.html resolve); sirv serves the index at /docs",
+  },
   { ask: { path: "/about" }, ours: 404, sirv: 200, why: "sirv tries .html/.htm by default; serveStatic only with `extensions`" },
-  { ask: { path: "/hello.txt", headers: { "if-modified-since": new Date(MTIME_MS).toUTCString() } }, ours: 304, sirv: 200, why: "sirv ignores If-Modified-Since" },
-  { ask: { path: "/big.bin", headers: { range: "bytes=0-1,5-6" } }, ours: 200, sirv: 206, why: "several ranges: serveStatic sends the whole file; sirv serves a wrong single range" },
+  {
+    ask: { path: "/hello.txt", headers: { "if-modified-since": new Date(MTIME_MS).toUTCString() } },
+    ours: 304,
+    sirv: 200,
+    why: "sirv ignores If-Modified-Since",
+  },
+  {
+    ask: { path: "/big.bin", headers: { range: "bytes=0-1,5-6" } },
+    ours: 200,
+    sirv: 206,
+    why: "several ranges: serveStatic sends the whole file; sirv serves a wrong single range",
+  },
   { ask: { path: "/hello.txt", method: "POST" }, ours: 405, sirv: 200, why: "serveStatic answers GET and HEAD only" },
 ];
 

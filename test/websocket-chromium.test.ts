@@ -100,11 +100,17 @@ test("Chromium WebSocket: /ws/broadcast reaches every peer", async () => {
 
 test("Chromium WebSocketStream: echo through streams, close with code and reason", async () => {
   const report = await page.evaluate(async (url) => {
-    const WebSocketStreamClass = (globalThis as unknown as { WebSocketStream?: new (url: string) => {
-      opened: Promise<{ readable: ReadableStream; writable: WritableStream }>;
-      closed: Promise<{ closeCode: number; reason: string }>;
-      close(info: { closeCode: number; reason: string }): void;
-    } }).WebSocketStream;
+    const WebSocketStreamClass = (
+      globalThis as unknown as {
+        WebSocketStream?: new (
+          url: string,
+        ) => {
+          opened: Promise<{ readable: ReadableStream; writable: WritableStream }>;
+          closed: Promise<{ closeCode: number; reason: string }>;
+          close(info: { closeCode: number; reason: string }): void;
+        };
+      }
+    ).WebSocketStream;
     if (!WebSocketStreamClass) return { missing: true };
     const wss = new WebSocketStreamClass(url);
     const { readable, writable } = await wss.opened;

@@ -43,7 +43,10 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
 }
 
 function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return withTimeout(new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))), "ws close");
+  return withTimeout(
+    new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))),
+    "ws close",
+  );
 }
 
 for (const perMessageDeflate of [false, true]) {
@@ -72,7 +75,10 @@ for (const perMessageDeflate of [false, true]) {
 test("ws client with context takeover offered: compressed messages, one by one and pipelined", async () => {
   // ws offers context takeover by default; the server answers client_no_context_takeover.
   const ws = new WebSocket(echo.wsUrl(), { perMessageDeflate: { threshold: 0 } });
-  const answered = withTimeout(new Promise<string | undefined>((resolve) => ws.once("upgrade", (response) => resolve(response.headers["sec-websocket-extensions"]))), "upgrade");
+  const answered = withTimeout(
+    new Promise<string | undefined>((resolve) => ws.once("upgrade", (response) => resolve(response.headers["sec-websocket-extensions"]))),
+    "upgrade",
+  );
   assert.match((await answered) ?? "", /client_no_context_takeover/);
   for (let i = 0; i < 20; i++) {
     const text = `message ${i} `.repeat(200);
@@ -81,7 +87,10 @@ test("ws client with context takeover offered: compressed messages, one by one a
   }
   const texts = Array.from({ length: 50 }, (_, i) => `pipelined ${i} `.repeat(100 + i));
   const received: string[] = [];
-  const all = withTimeout(new Promise<void>((resolve) => ws.on("message", (data: Buffer) => received.push(data.toString()) === texts.length && resolve())), "pipelined echoes");
+  const all = withTimeout(
+    new Promise<void>((resolve) => ws.on("message", (data: Buffer) => received.push(data.toString()) === texts.length && resolve())),
+    "pipelined echoes",
+  );
   for (const text of texts) ws.send(text);
   await all;
   assert.deepEqual(received, texts, "in order and intact");
@@ -127,7 +136,10 @@ test("undici WebSocket: echo and clean close", async () => {
     assert.equal(reply.length, 3000);
     assert.equal(reply[2999], i);
   }
-  const closed = withTimeout(new Promise<{ code: number; reason: string }>((resolve) => (ws.onclose = (e) => resolve({ code: e.code, reason: e.reason }))), "undici close");
+  const closed = withTimeout(
+    new Promise<{ code: number; reason: string }>((resolve) => (ws.onclose = (e) => resolve({ code: e.code, reason: e.reason }))),
+    "undici close",
+  );
   ws.close(1000, "done");
   assert.deepEqual(await closed, { code: 1000, reason: "done" });
 });
@@ -173,7 +185,8 @@ test("Bun-style handler: open/message/close/drain, data, subscriptions, remoteAd
         events.push(`close ${ws.data.id} ${code} ${reason}`);
       },
     },
-    (request, srv) => (srv.upgrade(request, { data: { id: 42 }, headers: { "x-extra": "yes" } }) ? undefined : new Response("no", { status: 400 })),
+    (request, srv) =>
+      srv.upgrade(request, { data: { id: 42 }, headers: { "x-extra": "yes" } }) ? undefined : new Response("no", { status: 400 }),
   );
   try {
     const ws = await openWs(server.wsUrl("/any"));
@@ -273,7 +286,11 @@ test("stream-style upgradeWebSocketStream: readable, writable, closed", async ()
       const { readable, writable } = await stream.opened;
       // Echo through a transform, uppercasing text: backpressure flows through pipeTo.
       await readable
-        .pipeThrough(new TransformStream<string | Uint8Array, string | Uint8Array>({ transform: (m, c) => c.enqueue(typeof m === "string" ? m.toUpperCase() : m) }))
+        .pipeThrough(
+          new TransformStream<string | Uint8Array, string | Uint8Array>({
+            transform: (m, c) => c.enqueue(typeof m === "string" ? m.toUpperCase() : m),
+          }),
+        )
         .pipeTo(writable)
         .catch(() => {});
     })();

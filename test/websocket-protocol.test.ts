@@ -172,7 +172,11 @@ test("limits: with permessage-deflate, maxPayloadLength bounds the inflated mess
     const widest = await RawClient.connect(server.port, "/ws", deflate);
     widest.send(0x2, payload, { rsv: 4 });
     const echo = await widest.nextFrame();
-    assert.equal(echo?.opcode, 0x2, `echo of the widest compressed message: ${echo?.opcode === 0x8 ? `closed ${echo.payload.readUInt16BE(0)}` : "none"}`);
+    assert.equal(
+      echo?.opcode,
+      0x2,
+      `echo of the widest compressed message: ${echo?.opcode === 0x8 ? `closed ${echo.payload.readUInt16BE(0)}` : "none"}`,
+    );
     assert.ok((echo.rsv === 4 ? inflateWire(echo.payload) : echo.payload).equals(data));
     widest.destroy();
 
@@ -186,7 +190,10 @@ test("limits: with permessage-deflate, maxPayloadLength bounds the inflated mess
     const message = randomBytes(limit);
     largest.send(0x2, compressForWire(message), { rsv: 4 });
     const largestEcho = await largest.nextFrame();
-    assert.ok(largestEcho && (largestEcho.rsv === 4 ? inflateWire(largestEcho.payload) : largestEcho.payload).equals(message), "echo of the largest message");
+    assert.ok(
+      largestEcho && (largestEcho.rsv === 4 ? inflateWire(largestEcho.payload) : largestEcho.payload).equals(message),
+      "echo of the largest message",
+    );
     largest.send(0x2, compressForWire(randomBytes(limit + 1)), { rsv: 4 });
     await expectClose(largest, 1009);
   } finally {

@@ -94,7 +94,9 @@ for (const { name, command } of runtimes) {
         }),
       );
       try {
-        const got = peers.map((ws) => withTimeout(new Promise<string>((resolve) => ws.once("message", (d: Buffer) => resolve(d.toString()))), "broadcast"));
+        const got = peers.map((ws) =>
+          withTimeout(new Promise<string>((resolve) => ws.once("message", (d: Buffer) => resolve(d.toString()))), "broadcast"),
+        );
         peers[2]!.send("hi all");
         assert.deepEqual(await Promise.all(got), ["hi all", "hi all", "hi all"]);
       } finally {

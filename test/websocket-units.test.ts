@@ -52,7 +52,10 @@ test("toSyncFlushPayload: refuses peer data it cannot walk (stored block longer 
   assert.throws(() => toSyncFlushPayload(bytes));
   // The RFC 7692 section 7.2.3.4 example: a final block followed by a zero byte, walked and rewritten.
   const rewritten = toSyncFlushPayload(new Uint8Array([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]));
-  assert.equal(inflateRawSync(Buffer.concat([rewritten, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(), "Hello");
+  assert.equal(
+    inflateRawSync(Buffer.concat([rewritten, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString(),
+    "Hello",
+  );
 });
 
 test("deflateMessage: one inflater kept across messages (no reset) reads them all", async () => {
@@ -79,7 +82,13 @@ test("inflateMessage: reads sync-flushed payloads, bounds the output", async () 
 
 test("parseExtensions: parameters, quoted values, malformed headers", () => {
   assert.deepEqual(parseExtensions('permessage-deflate; client_max_window_bits; server_max_window_bits="10", x-foo'), [
-    { name: "permessage-deflate", params: new Map<string, string | true>([["client_max_window_bits", true], ["server_max_window_bits", "10"]]) },
+    {
+      name: "permessage-deflate",
+      params: new Map<string, string | true>([
+        ["client_max_window_bits", true],
+        ["server_max_window_bits", "10"],
+      ]),
+    },
     { name: "x-foo", params: new Map() },
   ]);
   assert.equal(parseExtensions("permessage-deflate; bad param"), undefined);
@@ -94,9 +103,15 @@ test("negotiatePerMessageDeflate: first acceptable offer wins; invalid offers ar
   assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_max_window_bits=7", options), undefined);
   assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_max_window_bits", options), undefined);
   assert.equal(negotiatePerMessageDeflate("permessage-deflate; client_max_window_bits=16", options), undefined);
-  assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_no_context_takeover; server_no_context_takeover", options), undefined);
+  assert.equal(
+    negotiatePerMessageDeflate("permessage-deflate; server_no_context_takeover; server_no_context_takeover", options),
+    undefined,
+  );
   assert.equal(negotiatePerMessageDeflate("permessage-deflate; server_no_context_takeover=1", options), undefined);
-  const chosen = negotiatePerMessageDeflate("permessage-deflate; foo, permessage-deflate; server_max_window_bits=9; client_max_window_bits=12", options);
+  const chosen = negotiatePerMessageDeflate(
+    "permessage-deflate; foo, permessage-deflate; server_max_window_bits=9; client_max_window_bits=12",
+    options,
+  );
   assert.equal(chosen?.response, "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9");
   assert.deepEqual(chosen?.parameters, { maxCompressedMessage: 512, threshold: 10 });
   assert.equal(negotiatePerMessageDeflate("permessage-deflate", {})?.parameters.maxCompressedMessage, Infinity);
@@ -126,9 +141,11 @@ test("unmask: any offset and alignment gives the byte-wise XOR", () => {
 test("Utf8Validator agrees with a fatal TextDecoder, however the bytes are split", () => {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const validator = new Utf8Validator();
-  const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x90, 0x9f, 0xa0, 0x8f];
+  const interesting = [
+    0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x90, 0x9f, 0xa0, 0x8f,
+  ];
   let seed = 12345;
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   for (let round = 0; round < 20000; round++) {
     const bytes = Uint8Array.from({ length: 1 + random(8) }, () => interesting[random(interesting.length)]!);
     let expected = true;
@@ -154,14 +171,24 @@ function memoryConnection() {
   let peer!: ReadableStreamDefaultController<Uint8Array>;
   const reader = new ReadableStream<Uint8Array>({ start: (controller) => void (peer = controller) }).getReader();
   const ends: string[] = [];
-  const writer = new WritableStream<Uint8Array>({ write() {}, close: () => void ends.push("closed"), abort: () => void ends.push("aborted") }).getWriter();
+  const writer = new WritableStream<Uint8Array>({
+    write() {},
+    close: () => void ends.push("closed"),
+    abort: () => void ends.push("aborted"),
+  }).getWriter();
   let closed!: (value: { code: number; wasClean: boolean }) => void;
   const result = new Promise<{ code: number; wasClean: boolean }>((resolve) => (closed = resolve));
   const connection = new WebSocketConnection(
     { ...connectionSettings({}), deflate: undefined },
     { open() {}, message() {}, drain() {}, error() {}, close: (code, _reason, wasClean) => closed({ code, wasClean }) },
   );
-  const info = { remoteAddress: "127.0.0.1", remotePort: 1, localAddress: "127.0.0.1", localPort: 2, remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+  const info = {
+    remoteAddress: "127.0.0.1",
+    remotePort: 1,
+    localAddress: "127.0.0.1",
+    localPort: 2,
+    remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+  };
   connection.attach({
     head: new Uint8Array(0),
     reader,

@@ -102,10 +102,7 @@ function showProgress(progress: BuildProgress): void {
   showStatus(`${progress.phase}: ${progress.filesDone}/${progress.filesTotal} files, ${megabytes(progress.bytesDone)}`);
 }
 
-async function buildBundleFromFiles(
-  files: ReadonlyArray<File | BundleFile>,
-  options: BuildFromFilesOptions = {},
-): Promise<Uint8Array> {
+async function buildBundleFromFiles(files: ReadonlyArray<File | BundleFile>, options: BuildFromFilesOptions = {}): Promise<Uint8Array> {
   const built = await buildSignedWebBundle({
     files: files.map(bundleFileOf),
     keys: [await keyFor(options)],

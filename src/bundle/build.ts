@@ -137,7 +137,10 @@ export async function buildSignedWebBundle(options: BuildOptions): Promise<Built
   });
   const plan = planWebBundle(exchanges);
 
-  const room = maxIntegrityBlockLength(webBundleId, keys.map((key) => key.algorithm));
+  const room = maxIntegrityBlockLength(
+    webBundleId,
+    keys.map((key) => key.algorithm),
+  );
   const buffer = new Uint8Array(room + plan.length);
   const webBundle = buffer.subarray(room);
   const bodyOffsets = plan.writeFraming(webBundle);

@@ -51,8 +51,7 @@ export function readChildren(contents: Uint8Array): Tlv[] {
 
 export function encodeTlv(tag: number, value: Uint8Array): Uint8Array {
   const length = value.length;
-  const head =
-    length < 0x80 ? [tag, length] : length < 0x100 ? [tag, 0x81, length] : [tag, 0x82, length >> 8, length & 0xff];
+  const head = length < 0x80 ? [tag, length] : length < 0x100 ? [tag, 0x81, length] : [tag, 0x82, length >> 8, length & 0xff];
   const out = new Uint8Array(head.length + length);
   out.set(head);
   out.set(value, head.length);
@@ -96,8 +95,7 @@ export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array {
   const raw = new Uint8Array(size * 2);
   parts.forEach((part, index) => {
     const value = part.value;
-    const minimal =
-      value.length > 0 && !(value[0]! & 0x80) && !(value.length > 1 && value[0] === 0 && !(value[1]! & 0x80));
+    const minimal = value.length > 0 && !(value[0]! & 0x80) && !(value.length > 1 && value[0] === 0 && !(value[1]! & 0x80));
     if (!minimal) throw new Error("ECDSA signature integer is not minimally encoded");
     const magnitude = value[0] === 0 ? value.subarray(1) : value;
     if (magnitude.length > size) throw new Error("ECDSA signature integer is too large");

@@ -21,9 +21,7 @@ export const iwaIsolationHeaders: Readonly<Record<string, string>> = {
 };
 
 /** Extra or replacement headers: one set for every file, or chosen per file path ("/dir/file.js"). */
-export type HeaderOverrides =
-  | Readonly<Record<string, string>>
-  | ((path: string) => Readonly<Record<string, string>> | undefined);
+export type HeaderOverrides = Readonly<Record<string, string>> | ((path: string) => Readonly<Record<string, string>> | undefined);
 
 // Text formats get an explicit charset so pages never fall back to encoding sniffing.
 const textTypes = /^(text\/|application\/(javascript|json|manifest\+json|xml)|image\/svg\+xml)/;

@@ -107,8 +107,7 @@ async function importJwk(jwk: JsonWebKey): Promise<ImportedKey> {
   if (typeof jwk.x !== "string") throw new Error("JWK has no public key (x)");
   const params = importParams[algorithm];
   const publicKey = await crypto.subtle.importKey("jwk", publicFieldsOf(jwk, false), params, true, ["verify"]);
-  const privateKey =
-    jwk.d === undefined ? null : await crypto.subtle.importKey("jwk", publicFieldsOf(jwk, true), params, true, ["sign"]);
+  const privateKey = jwk.d === undefined ? null : await crypto.subtle.importKey("jwk", publicFieldsOf(jwk, true), params, true, ["sign"]);
   return { algorithm, publicKey, privateKey };
 }
 
@@ -159,9 +158,7 @@ async function importPkcs8(der: Uint8Array): Promise<ImportedKey> {
   const algorithm = pkcs8Algorithm(der);
   const privateKey = await crypto.subtle.importKey("pkcs8", bufferSource(der), importParams[algorithm], true, ["sign"]);
   const jwk = await crypto.subtle.exportKey("jwk", privateKey);
-  const publicKey = await crypto.subtle.importKey("jwk", publicFieldsOf(jwk, false), importParams[algorithm], true, [
-    "verify",
-  ]);
+  const publicKey = await crypto.subtle.importKey("jwk", publicFieldsOf(jwk, false), importParams[algorithm], true, ["verify"]);
   return { algorithm, privateKey, publicKey };
 }
 

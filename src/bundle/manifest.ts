@@ -101,11 +101,7 @@ function isIdentifierByte(byte: number | undefined): boolean {
  */
 function containsIdentifier(bytes: Uint8Array, word: Uint8Array): boolean {
   for (let at = bytes.indexOf(word[0]!); at !== -1; at = bytes.indexOf(word[0]!, at + 1)) {
-    if (
-      word.every((byte, i) => bytes[at + i] === byte) &&
-      !isIdentifierByte(bytes[at - 1]) &&
-      !isIdentifierByte(bytes[at + word.length])
-    ) {
+    if (word.every((byte, i) => bytes[at + i] === byte) && !isIdentifierByte(bytes[at - 1]) && !isIdentifierByte(bytes[at + word.length])) {
       return true;
     }
   }
@@ -119,9 +115,7 @@ function usesSockets(files: ReadonlyMap<string, Uint8Array>): boolean {
   return false;
 }
 
-function parseManifest(
-  bytes: Uint8Array,
-): { ok: true; members: Record<string, unknown> } | { ok: false; problem: ManifestProblem } {
+function parseManifest(bytes: Uint8Array): { ok: true; members: Record<string, unknown> } | { ok: false; problem: ManifestProblem } {
   let manifest: unknown;
   try {
     manifest = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -155,7 +149,8 @@ export function checkManifest(files: ReadonlyMap<string, Uint8Array>): ManifestP
   if (typeof members.name !== "string" || members.name.trim() === "") problem("manifest-name", "name is missing or empty");
   if (typeof members.version !== "string") problem("manifest-version", "version is missing");
   else if (!isValidAppVersion(members.version)) problem("manifest-version", `version "${members.version}" is not like "1.0.3"`);
-  if (appPathOf(members.start_url) === null) problem("manifest-start-url", `start_url ${JSON.stringify(members.start_url)} is missing or outside the app`);
+  if (appPathOf(members.start_url) === null)
+    problem("manifest-start-url", `start_url ${JSON.stringify(members.start_url)} is missing or outside the app`);
   if (appPathOf(members.scope) === null) problem("manifest-scope", `scope ${JSON.stringify(members.scope)} is missing or outside the app`);
 
   const icons = Array.isArray(members.icons) ? members.icons : [];

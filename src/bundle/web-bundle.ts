@@ -59,13 +59,16 @@ const textEncoder = new TextEncoder();
 
 function encodeHeaderMap(status: number, headers: Readonly<Record<string, string>>): Uint8Array {
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`invalid status ${status}`);
-  const entries: [Uint8Array, Uint8Array][] = [[encodeBytes(textEncoder.encode(":status")), encodeBytes(textEncoder.encode(String(status)))]];
+  const entries: [Uint8Array, Uint8Array][] = [
+    [encodeBytes(textEncoder.encode(":status")), encodeBytes(textEncoder.encode(String(status)))],
+  ];
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith(":") || name !== name.toLowerCase()) throw new Error(`invalid header name "${name}"`);
     entries.push([encodeBytes(textEncoder.encode(name)), encodeBytes(textEncoder.encode(value))]);
   }
   const headerMap = encodeMap(entries);
-  if (headerMap.length >= maxHeaderMapLength) throw new Error(`response headers take ${headerMap.length} bytes; Chromium reads less than ${maxHeaderMapLength}`);
+  if (headerMap.length >= maxHeaderMapLength)
+    throw new Error(`response headers take ${headerMap.length} bytes; Chromium reads less than ${maxHeaderMapLength}`);
   return headerMap;
 }
 
@@ -77,8 +80,7 @@ export function planWebBundle(exchanges: readonly ExchangePlan[]): WebBundlePlan
     return encodeHeaderMap(exchange.status, exchange.headers);
   });
   const responseLengths = exchanges.map(
-    (exchange, i) =>
-      1 + headLength(headerMaps[i]!.length) + headerMaps[i]!.length + headLength(exchange.bodyLength) + exchange.bodyLength,
+    (exchange, i) => 1 + headLength(headerMaps[i]!.length) + headerMaps[i]!.length + headLength(exchange.bodyLength) + exchange.bodyLength,
   );
 
   const indexEntries: [Uint8Array, Uint8Array][] = [];
@@ -90,7 +92,9 @@ export function planWebBundle(exchanges: readonly ExchangePlan[]): WebBundlePlan
   });
   const index = encodeMap(indexEntries);
   if (index.length > maxMetadataSectionLength) {
-    throw new Error(`the index of ${indexEntries.length} URLs takes ${index.length} bytes; Chromium reads at most ${maxMetadataSectionLength}`);
+    throw new Error(
+      `the index of ${indexEntries.length} URLs takes ${index.length} bytes; Chromium reads at most ${maxMetadataSectionLength}`,
+    );
   }
   const responsesLength = responseOffset;
 
@@ -224,7 +228,8 @@ export function parseWebBundle(bytes: Uint8Array): ParsedWebBundle {
   }
   const sections = new Map<string, { start: number; end: number }>();
   for (const { name, length } of declared) {
-    if (name !== "responses" && length > maxMetadataSectionLength) throw new CborError(`section "${name}" is larger than ${maxMetadataSectionLength} bytes`);
+    if (name !== "responses" && length > maxMetadataSectionLength)
+      throw new CborError(`section "${name}" is larger than ${maxMetadataSectionLength} bytes`);
     const start = reader.offset;
     reader.skip(`section ${name}`);
     if (reader.offset - start !== length) throw new CborError(`section "${name}" is not ${length} bytes long`);

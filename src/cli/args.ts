@@ -39,6 +39,7 @@ export function portFlag(args: ParsedArgs, name: string, fallback: number): numb
   const text = flag(args, name);
   if (text === undefined) return fallback;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${name} must be a port number from 0 to 65535, got '${text}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--${name} must be a port number from 0 to 65535, got '${text}'`);
   return port;
 }

@@ -29,8 +29,7 @@ export default async function keygen(argv: string[]): Promise<number> {
   if (!values.out) throw new Error(`--out FILE is required\n${usage}`);
 
   const key = await generateSigningKey(algorithm);
-  const text =
-    values.format === "pem" ? await exportPrivateKeyPem(key) : `${JSON.stringify(await exportPrivateKeyJwk(key), null, 2)}\n`;
+  const text = values.format === "pem" ? await exportPrivateKeyPem(key) : `${JSON.stringify(await exportPrivateKeyJwk(key), null, 2)}\n`;
   try {
     // "wx": never replace an existing key, which would orphan the app ID it defines.
     await writeFile(values.out, text, { flag: "wx", mode: 0o600 });

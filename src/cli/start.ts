@@ -47,7 +47,11 @@ function phaseSummary(app: LaunchedApp): string {
   const phases: Phase[] = [];
   const buildMs = Number(process.env.BROWSER_HTTPD_BUILD_MS);
   if (process.env.BROWSER_HTTPD_BUILD_MS && Number.isFinite(buildMs)) {
-    phases.push({ name: "tsc", ms: buildMs, ...(process.env.BROWSER_HTTPD_BUILD_NOTE ? { note: process.env.BROWSER_HTTPD_BUILD_NOTE } : {}) });
+    phases.push({
+      name: "tsc",
+      ms: buildMs,
+      ...(process.env.BROWSER_HTTPD_BUILD_NOTE ? { note: process.env.BROWSER_HTTPD_BUILD_NOTE } : {}),
+    });
   }
   phases.push(...app.phases);
   return `${formatPhases(phases)}; ${formatSeconds(process.uptime() * 1000)} since the command started`;

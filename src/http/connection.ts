@@ -6,7 +6,15 @@ import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
-import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered, normalizeMethod, type ServerRequest, signalRequested } from "./request.js";
+import {
+  abortRequest,
+  createServerRequest,
+  type DisconnectWatcher,
+  markAnswered,
+  normalizeMethod,
+  type ServerRequest,
+  signalRequested,
+} from "./request.js";
 import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 
@@ -109,7 +117,10 @@ export class HttpConnection implements DisconnectWatcher {
           if (upgrade) {
             try {
               const headers = await upgradeHeaders(response).catch((error: unknown) => {
-                throw new HttpError(500, `the upgrade response could not be completed: ${error instanceof Error ? error.message : String(error)}`);
+                throw new HttpError(
+                  500,
+                  `the upgrade response could not be completed: ${error instanceof Error ? error.message : String(error)}`,
+                );
               });
               await this.writer.write(serializeHead(101, headers));
             } catch (error) {
@@ -211,7 +222,10 @@ export class HttpConnection implements DisconnectWatcher {
         if (buffered.length > limits.maxHeaderSize) {
           const lineEnd = buffered.indexOf(10);
           if (lineEnd === -1 || lineEnd > limits.maxRequestTargetLength) {
-            throw new HttpError(lineEnd === -1 ? 414 : 431, lineEnd === -1 ? "request target too long" : "request header section too large");
+            throw new HttpError(
+              lineEnd === -1 ? 414 : 431,
+              lineEnd === -1 ? "request target too long" : "request header section too large",
+            );
           }
           throw new HttpError(431, "request header section too large");
         }
@@ -328,7 +342,12 @@ function headerValue(head: RequestHead, name: string): string | undefined {
 }
 
 function hasToken(value: string | undefined, token: string): boolean {
-  return value?.toLowerCase().split(",").some((part) => part.trim() === token) ?? false;
+  return (
+    value
+      ?.toLowerCase()
+      .split(",")
+      .some((part) => part.trim() === token) ?? false
+  );
 }
 
 function wantsKeepAlive(head: RequestHead): boolean {
@@ -383,7 +402,9 @@ function requestUrl(head: RequestHead, host: string): string {
   const origin = originOf(host);
   // Origin-form, nearly every request: kept as it is when the URL parser would not change it.
   if (target.charCodeAt(0) === 0x2f) {
-    return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target) ? origin + target : parseUrl(origin + target, `invalid request target '${target}'`).href;
+    return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target)
+      ? origin + target
+      : parseUrl(origin + target, `invalid request target '${target}'`).href;
   }
   if (target === "*" && head.method === "OPTIONS") return `${origin}/*`;
   if (/^https?:\/\//i.test(target)) {

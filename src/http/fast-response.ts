@@ -45,7 +45,10 @@ function runtimeResponseParts(response: Response): ResponseParts | undefined {
   if (!undiciState) return undefined;
   const body = (response as unknown as Record<symbol, { body: UndiciBody | null } | undefined>)[undiciState]?.body;
   if (body === undefined) return undefined;
-  if (body !== null && !((typeof body.source === "string" || body.source instanceof Uint8Array) && !body.stream.locked && !response.bodyUsed)) {
+  if (
+    body !== null &&
+    !((typeof body.source === "string" || body.source instanceof Uint8Array) && !body.stream.locked && !response.bodyUsed)
+  ) {
     return undefined;
   }
   return { status: response.status, headers: response.headers, body: body && (body.source as InMemoryBody) };

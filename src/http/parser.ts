@@ -114,7 +114,10 @@ export function bodyFraming(head: RequestHead, limits: Limits): BodyFraming {
     if (contentLength !== undefined) throw new HttpError(400, "both Content-Length and Transfer-Encoding are present");
     // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such framing is faulty (a smuggling vector otherwise).
     if (head.version === "1.0") throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
-    const codings = transferEncoding.split(",").map((coding) => coding.trim().toLowerCase()).filter(Boolean);
+    const codings = transferEncoding
+      .split(",")
+      .map((coding) => coding.trim().toLowerCase())
+      .filter(Boolean);
     const unsupported = codings.find((coding) => coding !== "chunked");
     if (unsupported !== undefined) throw new HttpError(501, `transfer coding '${unsupported}' is not implemented`);
     if (codings.length !== 1) throw new HttpError(400, "chunked must be applied exactly once, last");

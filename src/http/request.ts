@@ -184,7 +184,12 @@ export class ServerRequest extends NativeRequest {
   }
 }
 
-function initialize(request: ServerRequest, parts: RequestParts, nativeState: Request | undefined, stream: ReadableStream<Uint8Array> | undefined): void {
+function initialize(
+  request: ServerRequest,
+  parts: RequestParts,
+  nativeState: Request | undefined,
+  stream: ReadableStream<Uint8Array> | undefined,
+): void {
   request[METHOD] = parts.method;
   request[URL_STRING] = parts.url;
   request[TARGET] = parts.target;
@@ -250,7 +255,12 @@ for (const [name, descriptor] of Object.entries(native)) {
   if (name === "constructor" || Object.hasOwn(ServerRequest.prototype, name)) continue;
   if (descriptor.get) {
     const get = descriptor.get;
-    Object.defineProperty(lazyPrototype, name, { get(this: ServerRequest) { return get.call(materialize(this)); }, configurable: true });
+    Object.defineProperty(lazyPrototype, name, {
+      get(this: ServerRequest) {
+        return get.call(materialize(this));
+      },
+      configurable: true,
+    });
   } else if (typeof descriptor.value === "function") {
     const method = descriptor.value as (...args: unknown[]) => unknown;
     Object.defineProperty(lazyPrototype, name, {

@@ -176,13 +176,21 @@ async function settledSoon(read: Promise<ReadResult>): Promise<ReadResult | type
  * connection can carry another request. Rejects when the socket fails or the body stream errors;
  * the connection must then be closed, as the response may be cut short.
  */
-export function writeResponse(writer: WritableStreamDefaultWriter<Uint8Array>, response: Response, target: ResponseTarget): Promise<boolean> {
+export function writeResponse(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  response: Response,
+  target: ResponseTarget,
+): Promise<boolean> {
   const parts = responseParts(response);
   if (parts) return writeInMemory(writer, parts, target);
   return writeStreamed(writer, FastResponse.nativeOf(response) ?? response, target);
 }
 
-async function writeStreamed(writer: WritableStreamDefaultWriter<Uint8Array>, response: Response, target: ResponseTarget): Promise<boolean> {
+async function writeStreamed(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  response: Response,
+  target: ResponseTarget,
+): Promise<boolean> {
   const status = response.status;
   const headers: Array<[string, string]> = [];
   let declaredLength: number | undefined;

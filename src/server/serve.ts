@@ -176,9 +176,12 @@ export function serve(options: ServeOptions): Server {
       for (const connection of connections) connection.closeIfIdle();
       await Promise.race([hub?.closeAll(1001, "server shutting down"), forced]);
       // A forced close does not wait for handlers that never finish.
-      await Promise.race([(async () => {
-        while (runs.size) await Promise.all(runs);
-      })(), forced]);
+      await Promise.race([
+        (async () => {
+          while (runs.size) await Promise.all(runs);
+        })(),
+        forced,
+      ]);
       finish();
     })();
     return shuttingDown;

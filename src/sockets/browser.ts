@@ -242,13 +242,15 @@ class AcceptedConnection {
     // With both native directions finished (the peer's FIN read, our writable closed) Chromium closes the
     // connection itself once its pipe is sent (measured: 1 MB followed at once by the peer's FIN arrived whole).
     const chromiumClosed = this.#native.closed.catch(() => undefined);
-    const peerClose = this.#peerClosed ? chromiumClosed : (async () => {
-      let discarded = 0;
-      while (!this.#peerClosed && discarded <= LINGER_DISCARD_LIMIT) {
-        const { value } = await this.#readNative();
-        discarded += value?.byteLength ?? 0;
-      }
-    })().catch(() => undefined);
+    const peerClose = this.#peerClosed
+      ? chromiumClosed
+      : (async () => {
+          let discarded = 0;
+          while (!this.#peerClosed && discarded <= LINGER_DISCARD_LIMIT) {
+            const { value } = await this.#readNative();
+            discarded += value?.byteLength ?? 0;
+          }
+        })().catch(() => undefined);
     await Promise.race([peerClose, chromiumClosed, timeout]);
     clearTimeout(timer);
     await this.#release();
@@ -309,10 +311,11 @@ class VerifiedWriter {
     void this.#startFlushing();
     while (this.#queuedBytes > WRITE_HIGH_WATER && !this.#failure) {
       if (signal?.aborted) this.abort(signal.reason);
-      else await new Promise<void>((resolve) => {
-        this.#spaceWaiters.push(resolve);
-        signal?.addEventListener("abort", () => resolve(), { once: true });
-      });
+      else
+        await new Promise<void>((resolve) => {
+          this.#spaceWaiters.push(resolve);
+          signal?.addEventListener("abort", () => resolve(), { once: true });
+        });
     }
     this.#throwIfFailed();
   }

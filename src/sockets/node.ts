@@ -121,15 +121,12 @@ export function createServerSocket(localAddress: string, options: ListenOptions 
   };
   const opened = new Promise<TCPServerSocketOpenInfo>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(
-      { host: localAddress, port: options.localPort ?? 0, backlog: options.backlog, ipv6Only: options.ipv6Only },
-      () => {
-        server.off("error", reject);
-        server.on("error", (error) => acceptController.error(error));
-        const address = server.address() as net.AddressInfo;
-        resolve({ readable, localAddress: address.address, localPort: address.port });
-      },
-    );
+    server.listen({ host: localAddress, port: options.localPort ?? 0, backlog: options.backlog, ipv6Only: options.ipv6Only }, () => {
+      server.off("error", reject);
+      server.on("error", (error) => acceptController.error(error));
+      const address = server.address() as net.AddressInfo;
+      resolve({ readable, localAddress: address.address, localPort: address.port });
+    });
   });
   return {
     opened,

@@ -22,9 +22,7 @@ export function directorySource(root: string, options: DirectorySourceOptions = 
         new Error("a directory path needs Node, Deno or Bun; in the browser serve filesSource() or directoryHandleSource()"),
       );
     }
-    loaded ??= (import(NODE_SOURCE_MODULE) as Promise<NodeSourceModule>).then((module) =>
-      module.nodeDirectorySource(root, options),
-    );
+    loaded ??= (import(NODE_SOURCE_MODULE) as Promise<NodeSourceModule>).then((module) => module.nodeDirectorySource(root, options));
     return loaded;
   };
   return {

@@ -36,7 +36,10 @@ function normalizePath(path: string): string[] {
   return names;
 }
 
-export function filesSource(files: Iterable<readonly [string, FileBody]> | Record<string, FileBody>, options: FilesSourceOptions = {}): FileSource {
+export function filesSource(
+  files: Iterable<readonly [string, FileBody]> | Record<string, FileBody>,
+  options: FilesSourceOptions = {},
+): FileSource {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const defaultMtime = options.lastModified ?? Date.now();
   const entries = new Map<string, Entry>();
@@ -55,7 +58,11 @@ export function filesSource(files: Iterable<readonly [string, FileBody]> | Recor
     const lastModified = (given as { lastModified?: unknown }).lastModified;
     const key = names.join("/");
     if (directories.has(key)) throw new TypeError(`filesSource: '${path}' is a directory of other files`);
-    entries.set(key, { body, size: body instanceof Blob ? body.size : body.length, mtimeMs: typeof lastModified === "number" ? lastModified : defaultMtime });
+    entries.set(key, {
+      body,
+      size: body instanceof Blob ? body.size : body.length,
+      mtimeMs: typeof lastModified === "number" ? lastModified : defaultMtime,
+    });
     for (let depth = 0; depth < names.length; depth++) {
       const parent = names.slice(0, depth).join("/");
       if (entries.has(parent) && depth > 0) throw new TypeError(`filesSource: '${parent}' is both a file and a directory`);

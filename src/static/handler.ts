@@ -164,7 +164,10 @@ function listingPage(path: string, entries: DirectoryEntry[], atRoot: boolean): 
  * A fetch handler serving `root`: a directory path (Node, Deno and Bun) or any FileSource
  * (`filesSource(...)`, `directoryHandleSource(handle)`, `directorySource(path)`).
  */
-export function serveStatic<R extends Response | undefined = Response>(root: string | FileSource, options: ServeStaticOptions<R> = {}): StaticHandler<R> {
+export function serveStatic<R extends Response | undefined = Response>(
+  root: string | FileSource,
+  options: ServeStaticOptions<R> = {},
+): StaticHandler<R> {
   const source = typeof root === "string" ? directorySource(root) : root;
   const indexNames = options.index === false ? [] : [...(options.index ?? ["index.html"])];
   const extensions = [...(options.extensions ?? [])];
@@ -191,7 +194,8 @@ export function serveStatic<R extends Response | undefined = Response>(root: str
   async function serveFile(request: Request, names: string[], stat: FileStat): Promise<Response | undefined> {
     const headers = new Headers();
     const etag = useEtag ? weakEtag(stat) : undefined;
-    const lastModified = useLastModified && stat.mtimeMs !== undefined && Number.isFinite(stat.mtimeMs) ? new Date(stat.mtimeMs) : undefined;
+    const lastModified =
+      useLastModified && stat.mtimeMs !== undefined && Number.isFinite(stat.mtimeMs) ? new Date(stat.mtimeMs) : undefined;
     // HTTP dates have whole seconds: compare what was sent.
     const lastModifiedSeconds = lastModified && Math.floor(lastModified.getTime() / 1000) * 1000;
     if (etag) headers.set("etag", etag);
@@ -202,7 +206,11 @@ export function serveStatic<R extends Response | undefined = Response>(root: str
     // RFC 9110 §13.2.2: If-None-Match, and only without it If-Modified-Since.
     const ifNoneMatch = request.headers.get("if-none-match");
     const ifModifiedSince = request.headers.get("if-modified-since");
-    if (ifNoneMatch !== null ? noneMatch(ifNoneMatch, etag) : ifModifiedSince !== null && lastModifiedSeconds !== undefined && lastModifiedSeconds <= Date.parse(ifModifiedSince)) {
+    if (
+      ifNoneMatch !== null
+        ? noneMatch(ifNoneMatch, etag)
+        : ifModifiedSince !== null && lastModifiedSeconds !== undefined && lastModifiedSeconds <= Date.parse(ifModifiedSince)
+    ) {
       return new Response(null, { status: 304, headers });
     }
 

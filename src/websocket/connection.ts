@@ -151,7 +151,10 @@ export class WebSocketConnection {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
     if (!this.admit()) return SendStatus.Dropped;
     if (compress && this.shouldCompress(bytes.length)) {
-      this.queueFrame(deflateMessage(bytes).then((payload) => encodeFrame(opcode, payload, true, true)), bytes.length);
+      this.queueFrame(
+        deflateMessage(bytes).then((payload) => encodeFrame(opcode, payload, true, true)),
+        bytes.length,
+      );
     } else {
       this.writeFrame(encodeFrame(opcode, bytes), bytes.length);
     }
@@ -170,7 +173,11 @@ export class WebSocketConnection {
   sendLater(bytes: Promise<Uint8Array>, size: number): number {
     if (!this.admit()) return SendStatus.Dropped;
     this.queueFrame(
-      bytes.then((data) => (this.shouldCompress(data.length) ? deflateMessage(data).then((payload) => encodeFrame(Opcode.Binary, payload, true, true)) : encodeFrame(Opcode.Binary, data))),
+      bytes.then((data) =>
+        this.shouldCompress(data.length)
+          ? deflateMessage(data).then((payload) => encodeFrame(Opcode.Binary, payload, true, true))
+          : encodeFrame(Opcode.Binary, data),
+      ),
       size,
     );
     return this.sendResult(size);

@@ -108,8 +108,11 @@ export function unmask(data: Uint8Array, mask: Uint8Array, offset: number): void
   }
   const words = (length - i) >>> 2;
   if (words > 0) {
-    const m0 = mask[(offset + i) & 3]!, m1 = mask[(offset + i + 1) & 3]!, m2 = mask[(offset + i + 2) & 3]!, m3 = mask[(offset + i + 3) & 3]!;
-    const key = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3);
+    const m0 = mask[(offset + i) & 3]!,
+      m1 = mask[(offset + i + 1) & 3]!,
+      m2 = mask[(offset + i + 2) & 3]!,
+      m3 = mask[(offset + i + 3) & 3]!;
+    const key = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
     const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w]! ^= key;
     i += words * 4;

@@ -31,7 +31,10 @@ export type AcceptedHandshake = Extract<HandshakeResult, { ok: true }>;
 const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 function tokens(value: string | null): string[] {
-  return (value ?? "").split(",").map((token) => token.trim().toLowerCase()).filter(Boolean);
+  return (value ?? "")
+    .split(",")
+    .map((token) => token.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
@@ -61,7 +64,10 @@ export function acceptHandshake(request: Request, options: HandshakeOptions = {}
   response.set("connection", "Upgrade");
 
   let protocol = response.get("sec-websocket-protocol") ?? "";
-  const offered = (headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const offered = (headers.get("sec-websocket-protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!protocol && options.protocols && offered.length) {
     const chosen =
       typeof options.protocols === "function"

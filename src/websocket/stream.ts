@@ -44,7 +44,9 @@ export function upgradeWebSocketStream(
   let resolveClosed!: (info: { closeCode: number; reason: string }) => void;
   let rejectClosed!: (error: Error) => void;
   const opened = new Promise<WebSocketStreamOpenInfo>((resolve, reject) => ([resolveOpened, rejectOpened] = [resolve, reject]));
-  const closed = new Promise<{ closeCode: number; reason: string }>((resolve, reject) => ([resolveClosed, rejectClosed] = [resolve, reject]));
+  const closed = new Promise<{ closeCode: number; reason: string }>(
+    (resolve, reject) => ([resolveClosed, rejectClosed] = [resolve, reject]),
+  );
   // Callers that only await `opened` must not see an unhandled rejection from `closed`, and vice versa.
   opened.catch(() => {});
   closed.catch(() => {});

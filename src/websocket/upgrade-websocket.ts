@@ -64,7 +64,10 @@ export class UpgradedWebSocket extends EventTarget {
   send(data: string | BinaryData | Blob): void {
     if (this.readyState === ReadyState.CONNECTING) throw new DOMException("the WebSocket is not open yet", "InvalidStateError");
     if (data instanceof Blob) {
-      this.connection.sendLater(data.arrayBuffer().then((buffer) => new Uint8Array(buffer)), data.size);
+      this.connection.sendLater(
+        data.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
+        data.size,
+      );
       return;
     }
     this.connection.send(data);
