@@ -17,6 +17,7 @@ import {
 } from "./request.js";
 import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
+import { type ByteWriter, socketIo } from "../sockets/direct-io.js";
 
 /** What the connection loop needs from the server. */
 export interface ConnectionHost {
@@ -49,7 +50,7 @@ export class HttpConnection implements DisconnectWatcher {
   /** A read started only to notice the client leaving; the next reader waits for it. */
   private watching: Promise<unknown> | undefined;
   private input!: ConnectionInput;
-  private writer!: WritableStreamDefaultWriter<Uint8Array>;
+  private writer!: ByteWriter;
   private info!: ConnectionInfo;
   private headTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the timer is due to fire, and when the wait for a head actually expires (Infinity: not waiting). */
@@ -69,8 +70,9 @@ export class HttpConnection implements DisconnectWatcher {
   async run(): Promise<void> {
     try {
       const opened = await this.socket.opened;
-      this.input = new ConnectionInput(opened.readable.getReader());
-      this.writer = opened.writable.getWriter();
+      const { reader, writer } = socketIo(opened);
+      this.input = new ConnectionInput(reader);
+      this.writer = writer;
       this.info = {
         remoteAddress: opened.remoteAddress,
         remotePort: opened.remotePort,

@@ -1,4 +1,5 @@
 import { concatBytes, EMPTY } from "../shared/bytes.js";
+import type { ByteReader } from "../sockets/direct-io.js";
 
 /**
  * The unread bytes of one connection over its socket reader. Request heads accumulate here;
@@ -8,7 +9,7 @@ export class ConnectionInput {
   private pending: Uint8Array = EMPTY;
   private ended = false;
 
-  constructor(readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+  constructor(readonly reader: ByteReader) {}
 
   /** Unread bytes, without consuming them. */
   get buffered(): Uint8Array {

@@ -3,6 +3,7 @@ import { httpDate } from "./date.js";
 import { HttpError, ResponseInterrupted } from "./errors.js";
 import { FastResponse, responseParts, type ResponseParts } from "./fast-response.js";
 import { REASON_PHRASES } from "./status.js";
+import type { ByteWriter } from "../sockets/direct-io.js";
 
 /** What the connection loop knows about the request a response answers. */
 export interface ResponseTarget {
@@ -119,7 +120,7 @@ function connectionLine(keepAlive: boolean, version: "1.0" | "1.1"): string {
 }
 
 /** A response whose body is in memory: status line, header section and body written at once, no stream read. */
-function writeInMemory(writer: WritableStreamDefaultWriter<Uint8Array>, parts: ResponseParts, target: ResponseTarget): Promise<boolean> {
+function writeInMemory(writer: ByteWriter, parts: ResponseParts, target: ResponseTarget): Promise<boolean> {
   const { status } = parts;
   const lines = headerLines(parts.headers, target.keepAlive);
   let body = parts.body;
@@ -176,21 +177,13 @@ async function settledSoon(read: Promise<ReadResult>): Promise<ReadResult | type
  * connection can carry another request. Rejects when the socket fails or the body stream errors;
  * the connection must then be closed, as the response may be cut short.
  */
-export function writeResponse(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-  response: Response,
-  target: ResponseTarget,
-): Promise<boolean> {
+export function writeResponse(writer: ByteWriter, response: Response, target: ResponseTarget): Promise<boolean> {
   const parts = responseParts(response);
   if (parts) return writeInMemory(writer, parts, target);
   return writeStreamed(writer, FastResponse.nativeOf(response) ?? response, target);
 }
 
-async function writeStreamed(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-  response: Response,
-  target: ResponseTarget,
-): Promise<boolean> {
+async function writeStreamed(writer: ByteWriter, response: Response, target: ResponseTarget): Promise<boolean> {
   const status = response.status;
   const headers: Array<[string, string]> = [];
   let declaredLength: number | undefined;
@@ -282,11 +275,7 @@ function pushConnectionHeader(headers: Array<[string, string]>, keepAlive: boole
   else if (version === "1.0") headers.push(["connection", "keep-alive"]);
 }
 
-async function pipeFixedLength(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-  length: number,
-): Promise<void> {
+async function pipeFixedLength(reader: ReadableStreamDefaultReader<Uint8Array>, writer: ByteWriter, length: number): Promise<void> {
   let written = 0;
   try {
     for (;;) {

@@ -7,6 +7,7 @@
  * the Response's headers to be complete (`upgradeHeaders()`), writes `101 Switching Protocols` with them
  * instead of its status, stops parsing HTTP on the connection, and passes the socket to the takeover function.
  */
+import type { ByteReader, ByteWriter } from "../sockets/direct-io.js";
 
 /** Address details of one connection, given to handlers as `info`. */
 export interface ConnectionInfo {
@@ -22,8 +23,8 @@ export interface ConnectionInfo {
 export interface UpgradedConnection {
   /** Bytes the HTTP loop read past the end of the upgrade request (the first frames, possibly). */
   head: Uint8Array;
-  reader: ReadableStreamDefaultReader<Uint8Array>;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  reader: ByteReader;
+  writer: ByteWriter;
   info: ConnectionInfo;
   /** Closes the TCP connection (after `writer.close()` where a graceful end is wanted). */
   close(): Promise<void>;

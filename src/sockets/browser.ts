@@ -27,6 +27,7 @@
  *   closes at once.
  * - Accepted sockets must stay referenced by the caller until `closed` settles (this wrapper holds the native one).
  */
+import { type ByteReader, type ByteWriter, DIRECT_IO } from "./direct-io.js";
 import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket, TCPSocketOpenInfo } from "./types.js";
 
 /** Capacity in bytes of the Mojo data pipe Chromium creates for each direction of an accepted TCP socket. */
@@ -104,10 +105,28 @@ export function wrapAcceptedSocket(
 ): TCPSocket {
   let connection: AcceptedConnection | undefined;
   const opened = native.opened.then((info): TCPSocketOpenInfo => {
-    connection = new AcceptedConnection(native, info, lingerMs);
+    const accepted = new AcceptedConnection(native, info, lingerMs);
+    connection = accepted;
+    let taken: "streams" | "direct" | undefined;
+    const take = (how: "streams" | "direct") => {
+      if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
+      taken = how;
+    };
+    let readable: ReadableStream<Uint8Array> | undefined;
+    let writable: WritableStream<Uint8Array> | undefined;
     return {
-      readable: connection.readable,
-      writable: connection.writable,
+      get readable() {
+        take("streams");
+        return (readable ??= accepted.readableStream());
+      },
+      get writable() {
+        take("streams");
+        return (writable ??= accepted.writableStream());
+      },
+      [DIRECT_IO]: () => {
+        take("direct");
+        return { reader: accepted.reader, writer: accepted.writer };
+      },
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
       localAddress: info.localAddress ?? server?.localAddress,
@@ -125,10 +144,17 @@ export function wrapAcceptedSocket(
   };
 }
 
+const READ_DONE: ReadableStreamReadResult<Uint8Array> = { value: undefined, done: true };
+
 /** One accepted connection: the verified writer, the pass-through reader and the lingering close. */
 class AcceptedConnection {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
+  /** The direct IO; the streams, made only when asked for, are built on it. */
+  readonly reader: ByteReader = { read: () => this.#read(), cancel: () => this.#cancelRead() };
+  readonly writer: ByteWriter = {
+    write: (chunk) => this.#writer.write(chunk),
+    close: () => this.#closeWritable(),
+    abort: (reason) => this.#abortWritable(reason),
+  };
   readonly #native: TCPSocket;
   readonly #nativeReader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: VerifiedWriter;
@@ -140,50 +166,85 @@ class AcceptedConnection {
   #lingering: Promise<void> | undefined;
   /** The one native read in flight: a second concurrent read() crashes Chromium's renderer when data arrives. */
   #nativeRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  /** Settles the reader's pending read; a cancel settles it as the end at once. */
+  #pendingRead: ((result: ReadableStreamReadResult<Uint8Array>) => void) | undefined;
 
   constructor(native: TCPSocket, info: TCPSocketOpenInfo, lingerMs: number) {
     this.#native = native;
     this.#lingerMs = lingerMs;
     this.#nativeReader = info.readable.getReader();
     this.#writer = new VerifiedWriter(info.writable.getWriter());
-    this.readable = new ReadableStream<Uint8Array>(
+  }
+
+  readableStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
-          const { value, done } = await this.#readNative();
-          if (this.#readableDone) {
-            // Closed or cancelled meanwhile: the lingering close reads (and discards) from here on.
-            if (!this.#readableCancelled) controller.close();
-            return;
-          }
-          if (!done) {
-            this.#writer.peerSent();
-            return controller.enqueue(value);
-          }
-          controller.close();
-          this.#readableFinished();
+          const { value, done } = await this.#read();
+          if (!done) controller.enqueue(value);
+          else if (!this.#readableCancelled) controller.close();
         },
-        cancel: () => {
-          this.#readableCancelled = true;
-          this.#readableFinished();
-        },
+        cancel: () => this.#cancelRead(),
       },
       { highWaterMark: 0 },
     );
-    this.writable = new WritableStream<Uint8Array>({
+  }
+
+  writableStream(): WritableStream<Uint8Array> {
+    return new WritableStream<Uint8Array>({
       write: (chunk, controller) => this.#writer.write(chunk, controller.signal),
-      close: async () => {
-        try {
-          await this.#writer.close();
-        } finally {
-          this.#writableFinished();
-        }
-      },
-      abort: async (reason) => {
-        this.#writer.abort(reason);
-        this.#writableDone = true;
-        await this.#release();
-      },
+      close: () => this.#closeWritable(),
+      abort: (reason) => this.#abortWritable(reason),
     });
+  }
+
+  #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (this.#readableDone) return Promise.resolve(READ_DONE);
+    return new Promise((resolve, reject) => {
+      this.#pendingRead = resolve;
+      this.#readNative().then(
+        ({ value, done }) => {
+          // Cancelled meanwhile: the lingering close reads (and discards) from here on.
+          if (this.#pendingRead !== resolve) return;
+          this.#pendingRead = undefined;
+          if (this.#readableDone) return resolve(READ_DONE);
+          if (!done) {
+            this.#writer.peerSent();
+            return resolve({ value, done: false });
+          }
+          this.#readableFinished();
+          resolve(READ_DONE);
+        },
+        (error: unknown) => {
+          if (this.#pendingRead !== resolve) return;
+          this.#pendingRead = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #cancelRead(): Promise<void> {
+    this.#readableCancelled = true;
+    const pending = this.#pendingRead;
+    this.#pendingRead = undefined;
+    pending?.(READ_DONE);
+    this.#readableFinished();
+    return Promise.resolve();
+  }
+
+  async #closeWritable(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } finally {
+      this.#writableFinished();
+    }
+  }
+
+  async #abortWritable(reason: unknown): Promise<void> {
+    this.#writer.abort(reason);
+    this.#writableDone = true;
+    await this.#release();
   }
 
   /** Graceful close of both directions, whatever the state of the streams and their locks. */

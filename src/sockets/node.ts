@@ -1,87 +1,170 @@
 import * as net from "node:net";
 import { once } from "node:events";
+import { type ByteReader, type ByteWriter, DIRECT_IO } from "./direct-io.js";
 import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket, TCPSocketOpenInfo } from "./types.js";
 
 /** Bytes the readable side buffers before it pauses the socket. */
 const READ_HIGH_WATER_MARK = 64 * 1024;
 
+const RESOLVED = Promise.resolve();
+
+/**
+ * The reader and writer of one node:net socket (made with `allowHalfOpen`), straight on its events: the direct IO
+ * of this adapter, and what its streams are built on.
+ */
+class NodeSocketIo implements ByteReader, ByteWriter {
+  readonly #socket: net.Socket;
+  readonly #closed: Promise<void>;
+  #failure: Error | undefined;
+  /** Chunks received and not yet read; the socket is paused while they add up to READ_HIGH_WATER_MARK. */
+  #received: Uint8Array[] = [];
+  #receivedBytes = 0;
+  /** The peer's FIN was read, the reader was cancelled or the socket is gone. */
+  #readDone = false;
+  #writeClosed = false;
+  #pendingRead: { resolve(result: ReadableStreamReadResult<Uint8Array>): void; reject(error: unknown): void } | undefined;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    // 'close' comes once both directions are done (node's autoDestroy) or on destroy; an error precedes it.
+    socket.on("error", (error) => (this.#failure = error));
+    this.#closed = new Promise<void>((resolve, reject) => {
+      socket.once("close", () => (this.#failure ? reject(this.#failure) : resolve()));
+    });
+    // `closed` may reject (a reset); nobody is obliged to watch it, so it must never be an unhandled rejection.
+    this.#closed.catch(() => {});
+    socket.on("data", (chunk: Buffer) => {
+      if (this.#readDone) return;
+      // A plain view, not a Buffer: consumers rely on Uint8Array semantics only.
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const pending = this.#pendingRead;
+      if (pending) {
+        this.#pendingRead = undefined;
+        pending.resolve({ value: bytes, done: false });
+        return;
+      }
+      this.#received.push(bytes);
+      this.#receivedBytes += bytes.byteLength;
+      if (this.#receivedBytes >= READ_HIGH_WATER_MARK) socket.pause();
+    });
+    socket.on("end", () => this.#endReading());
+    // A destroy (ours or a reset) ends reading too, or a pending read would wait forever.
+    socket.on("close", () => this.#endReading());
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const next = this.#received.shift();
+    if (next) {
+      this.#receivedBytes -= next.byteLength;
+      return Promise.resolve({ value: next, done: false });
+    }
+    if (this.#socket.destroyed && this.#failure) return Promise.reject(this.#failure);
+    if (this.#readDone) return Promise.resolve({ value: undefined, done: true });
+    if (this.#pendingRead) return Promise.reject(new TypeError("a read is already pending on this socket"));
+    this.#socket.resume();
+    return new Promise((resolve, reject) => (this.#pendingRead = { resolve, reject }));
+  }
+
+  cancel(): Promise<void> {
+    // As in Chromium, the socket closes once both directions are finished.
+    this.#received = [];
+    this.#receivedBytes = 0;
+    this.#endReading();
+    if (this.#socket.writableFinished) this.#socket.destroy();
+    else this.#socket.pause();
+    return RESOLVED;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#writeClosed || this.#socket.destroyed) return Promise.reject(new Error("socket is closed"));
+    if (this.#socket.write(chunk)) return RESOLVED;
+    return Promise.race([
+      once(this.#socket, "drain").then(() => {}),
+      this.#closed.then(() => Promise.reject(new Error("socket closed while writing"))),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    this.#writeClosed = true;
+    if (this.#socket.destroyed) return;
+    this.#socket.end();
+    await Promise.race([once(this.#socket, "finish"), this.#closed]);
+    if (this.#readDone) this.#socket.destroy();
+  }
+
+  abort(): Promise<void> {
+    this.#writeClosed = true;
+    this.#socket.destroy();
+    return RESOLVED;
+  }
+
+  #endReading(): void {
+    this.#readDone = true;
+    const pending = this.#pendingRead;
+    if (!pending) return;
+    this.#pendingRead = undefined;
+    if (this.#failure && this.#socket.destroyed) pending.reject(this.#failure);
+    else pending.resolve({ value: undefined, done: true });
+  }
+}
+
 /** Wraps an accepted node:net socket (made with `allowHalfOpen`) as a Direct Sockets `TCPSocket`. */
 export function wrapNodeSocket(socket: net.Socket): TCPSocket {
-  // 'close' comes once both directions are done (node's autoDestroy) or on destroy; an error precedes it.
-  let failure: Error | undefined;
-  socket.on("error", (error) => (failure = error));
-  const closed = new Promise<void>((resolve, reject) => {
-    socket.once("close", () => (failure ? reject(failure) : resolve()));
-  });
-  // `closed` may reject (a reset); nobody is obliged to watch it, so it must never be an unhandled rejection.
-  closed.catch(() => {});
-  let readDone = false;
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        socket.on("data", (chunk: Buffer) => {
-          if (readDone) return;
-          // A plain view, not a Buffer: consumers rely on Uint8Array semantics only.
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) socket.pause();
-        });
-        const end = () => {
-          if (readDone) return;
-          readDone = true;
-          controller.close();
-        };
-        socket.on("end", end);
-        socket.on("close", () => {
-          // A destroy (ours or a reset) ends the readable too, or its reader would wait forever.
-          if (failure) controller.error(failure);
-          else end();
-          readDone = true;
-        });
-        socket.pause();
-      },
-      pull() {
-        socket.resume();
-      },
-      cancel() {
-        // As in Chromium, the socket closes once both directions are finished.
-        readDone = true;
-        if (socket.writableFinished) socket.destroy();
-        else socket.pause();
-      },
-    },
-    new ByteLengthQueuingStrategy({ highWaterMark: READ_HIGH_WATER_MARK }),
-  );
-  const writable = new WritableStream<Uint8Array>({
-    async write(chunk) {
-      if (socket.destroyed) throw new Error("socket is closed");
-      if (!socket.write(chunk)) {
-        await Promise.race([once(socket, "drain"), closed.then(() => Promise.reject(new Error("socket closed while writing")))]);
-      }
-    },
-    async close() {
-      if (socket.destroyed) return;
-      socket.end();
-      await Promise.race([once(socket, "finish"), closed]);
-      if (readDone) socket.destroy();
-    },
-    abort() {
-      socket.destroy();
-    },
-  });
+  const io = new NodeSocketIo(socket);
+  let taken: "streams" | "direct" | undefined;
+  const take = (how: "streams" | "direct") => {
+    if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
+    taken = how;
+  };
+  let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } | undefined;
+  // Made on first use: a server using the direct IO never pays for them.
+  const socketStreams = () => {
+    take("streams");
+    return (streams ??= {
+      readable: new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            const { value, done } = await io.read();
+            if (done) controller.close();
+            else controller.enqueue(value);
+          },
+          cancel: () => io.cancel(),
+        },
+        { highWaterMark: 0 },
+      ),
+      writable: new WritableStream<Uint8Array>({
+        write: (chunk) => io.write(chunk),
+        close: () => io.close(),
+        abort: () => io.abort(),
+      }),
+    });
+  };
   const opened: Promise<TCPSocketOpenInfo> = Promise.resolve({
-    readable,
-    writable,
+    get readable() {
+      return socketStreams().readable;
+    },
+    get writable() {
+      return socketStreams().writable;
+    },
     remoteAddress: socket.remoteAddress ?? "",
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? "",
     localPort: socket.localPort ?? 0,
+    [DIRECT_IO]: () => {
+      take("direct");
+      return { reader: io, writer: io };
+    },
   });
   return {
     opened,
-    closed,
+    closed: io.closed,
     async close() {
       socket.destroy();
-      await closed.catch(() => {});
+      await io.closed.catch(() => {});
     },
   };
 }

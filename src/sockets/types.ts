@@ -1,3 +1,5 @@
+import type { DIRECT_IO, DirectIo } from "./direct-io.js";
+
 /**
  * The WICG Direct Sockets API as Chromium ships it (https://wicg.github.io/direct-sockets/).
  * The browser provides these as globals inside an Isolated Web App; the adapters in this folder
@@ -20,6 +22,8 @@ export interface TCPSocketOpenInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /** This project's adapters only (see direct-io.ts). */
+  [DIRECT_IO]?: () => DirectIo;
 }
 
 export interface TCPSocket {

@@ -1,0 +1,34 @@
+import type { TCPSocketOpenInfo } from "./types.js";
+
+/** What the protocols use of a socket's stream reader: any `ReadableStreamDefaultReader<Uint8Array>` is one. */
+export interface ByteReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * What the protocols use of a socket's stream writer: any `WritableStreamDefaultWriter<Uint8Array>` is one. A write
+ * resolves when there is room for more; the chunk may still be queued then, so it must not be changed afterwards.
+ */
+export interface ByteWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason?: unknown): Promise<void>;
+}
+
+/**
+ * Not part of Direct Sockets: this project's adapters also offer a reader and writer on the runtime's socket
+ * without the two stream objects in between (each stream operation costs several promises, as much as the HTTP
+ * work of a small request). Calling it takes the socket over; `readable` and `writable` must then stay unused.
+ */
+export const DIRECT_IO: unique symbol = Symbol.for("browser-httpd.direct-io");
+
+export interface DirectIo {
+  reader: ByteReader;
+  writer: ByteWriter;
+}
+
+/** A reader and writer for `opened`: the adapter's direct ones when it has them, else the streams'. */
+export function socketIo(opened: TCPSocketOpenInfo): DirectIo {
+  return opened[DIRECT_IO]?.() ?? { reader: opened.readable.getReader(), writer: opened.writable.getWriter() };
+}
