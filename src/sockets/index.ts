@@ -1,6 +1,7 @@
 import type { ListenOptions, ServerSocketFactory, TCPServerSocket } from "./types.js";
 
 export type * from "./types.js";
+export { DIRECT_IO, socketIo, type ByteReader, type ByteWriter, type DirectIo } from "./direct-io.js";
 
 type Runtime = "browser" | "deno" | "bun" | "node";
 
