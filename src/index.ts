@@ -1,6 +1,6 @@
 export { serve } from "./server/serve.js";
 export type { FetchHandler, Server, ServeInfo, ServeOptions, ServerStats } from "./server/serve.js";
-export { requestTarget } from "./http/connection.js";
+export { requestTarget } from "./http/request.js";
 export { HttpError } from "./http/errors.js";
 export { FastResponse } from "./http/fast-response.js";
 export { defaultLimits, type Limits } from "./http/limits.js";

@@ -6,15 +6,8 @@ import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
 import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
-import {
-  abortRequest,
-  createServerRequest,
-  type DisconnectWatcher,
-  markAnswered,
-  normalizeMethod,
-  type ServerRequest,
-  signalRequested,
-} from "./request.js";
+import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered, type ServerRequest, signalRequested } from "./request.js";
+import { expectsContinue, requestMethodAndUrl, wantsKeepAlive } from "./request-head.js";
 import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 import { type ByteWriter, socketIo } from "../sockets/direct-io.js";
@@ -38,8 +31,6 @@ const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 const MAX_SKIPPED_BODY = 256 * 1024;
 /** Bytes read ahead (pipelined requests) while watching for the client leaving; beyond it, the client is evidently there. */
 const MAX_WATCH_BUFFER = 64 * 1024;
-
-export { requestTarget } from "./request.js";
 
 /** One accepted connection, from its first byte to its close. */
 export class HttpConnection implements DisconnectWatcher {
@@ -111,7 +102,7 @@ export class HttpConnection implements DisconnectWatcher {
         if (!head) return;
         keepAlive = wantsKeepAlive(head);
         const request = this.buildRequest(head, (body = this.createBody(head)));
-        this.inFlight = { request, body, upgrade: headerValue(head, "upgrade") !== undefined };
+        this.inFlight = { request, body, upgrade: head.facts.upgrade !== undefined };
         try {
           const response = (await this.host.respond(request, this.info)) ?? upgradeResponse(request);
           if (!response) throw new HttpError(500, "the handler returned no Response");
@@ -276,24 +267,7 @@ export class HttpConnection implements DisconnectWatcher {
   }
 
   private buildRequest(head: RequestHead, body: RequestBody): ServerRequest {
-    let host: string | undefined;
-    let hosts = 0;
-    for (const [name, value] of head.headers) {
-      if (name === "host") {
-        host = value;
-        hosts++;
-      }
-    }
-    if (head.version === "1.1" && hosts === 0) throw new HttpError(400, "missing Host header");
-    if (hosts > 1) throw new HttpError(400, "more than one Host header");
-    const expectation = headerValue(head, "expect");
-    if (expectation !== undefined && expectation.toLowerCase() !== "100-continue") {
-      throw new HttpError(417, `expectation '${expectation}' is not supported`);
-    }
-    const local = this.info.localAddress.includes(":") ? `[${this.info.localAddress}]` : this.info.localAddress;
-    const url = requestUrl(head, host ?? `${local}:${this.info.localPort}`);
-    const method = normalizeMethod(head.method);
-    if (UNSUPPORTED_METHODS.has(method.toUpperCase())) throw new HttpError(501, `method ${method} is not supported`);
+    const { method, url } = requestMethodAndUrl(head, this.info);
     // Web Requests cannot carry a body on GET or HEAD; such a body is read and dropped after the response.
     const carriesBody = !body.finished && method !== "GET" && method !== "HEAD";
     return createServerRequest({
@@ -335,85 +309,4 @@ export class HttpConnection implements DisconnectWatcher {
     })();
     return this.closing;
   }
-}
-
-function headerValue(head: RequestHead, name: string): string | undefined {
-  let found: string | undefined;
-  for (const [field, value] of head.headers) if (field === name) found = found === undefined ? value : `${found}, ${value}`;
-  return found;
-}
-
-function hasToken(value: string | undefined, token: string): boolean {
-  return (
-    value
-      ?.toLowerCase()
-      .split(",")
-      .some((part) => part.trim() === token) ?? false
-  );
-}
-
-function wantsKeepAlive(head: RequestHead): boolean {
-  const connection = headerValue(head, "connection");
-  if (hasToken(connection, "close")) return false;
-  return head.version === "1.1" || hasToken(connection, "keep-alive");
-}
-
-function expectsContinue(head: RequestHead): boolean {
-  return hasToken(headerValue(head, "expect"), "100-continue");
-}
-
-/** Methods a web Request cannot have. */
-const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
-
-/** RFC 9110 §7.2 Host: uri-host [ ":" port ], with uri-host a reg-name or an IP literal. */
-const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5})?$/;
-/**
- * An origin-form target that the URL parser keeps exactly as it is: none of the characters it percent-encodes or
- * reads specially in a path or query, and no dot segment (`.`, `..`, `%2e`) to remove.
- */
-const VERBATIM_TARGET = /^\/[^"#'<>\\^`{|}]*$/;
-const DOT_SEGMENT = /\/(?:\.|%2e)/i;
-/** Serialized origins by Host value: a connection, and most servers, see one or a few. */
-const origins = new Map<string, string>();
-const MAX_CACHED_ORIGINS = 256;
-
-/** `http://` and the Host as the URL parser serializes it (lower case, default port dropped, IPv4 normalized). */
-function originOf(host: string): string {
-  let origin = origins.get(host);
-  if (origin === undefined) {
-    if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
-    origin = `http://${parseUrl(`http://${host}/`, `invalid Host header '${host}'`).host}`;
-    if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
-    origins.set(host, origin);
-  }
-  return origin;
-}
-
-/** The URL parsed; a 400 saying `what` was invalid when it cannot be. */
-function parseUrl(url: string, what: string): URL {
-  try {
-    return new URL(url);
-  } catch (error) {
-    throw new HttpError(400, `${what}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-/** The request's URL, serialized exactly as `new Request(url).url` would give it. */
-function requestUrl(head: RequestHead, host: string): string {
-  const target = head.target;
-  const origin = originOf(host);
-  // Origin-form, nearly every request: kept as it is when the URL parser would not change it.
-  if (target.charCodeAt(0) === 0x2f) {
-    return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target)
-      ? origin + target
-      : parseUrl(origin + target, `invalid request target '${target}'`).href;
-  }
-  if (target === "*" && head.method === "OPTIONS") return `${origin}/*`;
-  if (/^https?:\/\//i.test(target)) {
-    const url = parseUrl(target, `invalid request target '${target}'`);
-    // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an error (it disguises the authority).
-    if (url.username || url.password) throw new HttpError(400, "userinfo in the request target");
-    return url.href;
-  }
-  throw new HttpError(400, `invalid request target '${target}'`);
 }

@@ -10,6 +10,45 @@ export interface RequestHead {
   version: "1.0" | "1.1";
   /** Field lines in arrival order; names lower-cased, values trimmed of surrounding whitespace. */
   headers: Array<[string, string]>;
+  /** The fields the server itself acts on, gathered in the same pass. */
+  facts: FieldFacts;
+}
+
+/** Fields that occur more than once are joined with ", " (RFC 9110 §5.3); `hostCount` tells a repeated Host. */
+export interface FieldFacts {
+  host: string | undefined;
+  hostCount: number;
+  connection: string | undefined;
+  expect: string | undefined;
+  upgrade: string | undefined;
+  transferEncoding: string | undefined;
+  contentLength: string | undefined;
+}
+
+const join = (found: string | undefined, value: string) => (found === undefined ? value : `${found}, ${value}`);
+
+function noteField(facts: FieldFacts, name: string, value: string): void {
+  switch (name) {
+    case "host":
+      facts.host = value;
+      facts.hostCount++;
+      break;
+    case "connection":
+      facts.connection = join(facts.connection, value);
+      break;
+    case "expect":
+      facts.expect = join(facts.expect, value);
+      break;
+    case "upgrade":
+      facts.upgrade = join(facts.upgrade, value);
+      break;
+    case "transfer-encoding":
+      facts.transferEncoding = join(facts.transferEncoding, value);
+      break;
+    case "content-length":
+      facts.contentLength = join(facts.contentLength, value);
+      break;
+  }
 }
 
 /** How the body that follows a head is delimited. */
@@ -48,17 +87,28 @@ export function parseRequestHead(bytes: Uint8Array, end: number, limits: Limits)
   if (lineEnd === -1 || lineEnd > end) lineEnd = end;
   const { method, target, version } = parseRequestLine(bytes, lineEnd, limits);
   const headers: Array<[string, string]> = [];
+  const facts: FieldFacts = {
+    host: undefined,
+    hostCount: 0,
+    connection: undefined,
+    expect: undefined,
+    upgrade: undefined,
+    transferEncoding: undefined,
+    contentLength: undefined,
+  };
   let start = lineEnd + 2;
   while (start < end) {
     let fieldEnd = indexOfCrlf(bytes, start);
     if (fieldEnd === -1 || fieldEnd > end) fieldEnd = end;
-    headers.push(parseFieldLine(bytes, start, fieldEnd));
+    const field = parseFieldLine(bytes, start, fieldEnd);
+    headers.push(field);
+    noteField(facts, field[0], field[1]);
     start = fieldEnd + 2;
   }
-  return { method, target, version, headers };
+  return { method, target, version, headers, facts };
 }
 
-function parseRequestLine(bytes: Uint8Array, end: number, limits: Limits): Omit<RequestHead, "headers"> {
+function parseRequestLine(bytes: Uint8Array, end: number, limits: Limits): Pick<RequestHead, "method" | "target" | "version"> {
   let i = 0;
   while (i < end && TOKEN_CHARS[bytes[i]!]) i++;
   if (i === 0 || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad method");
@@ -95,20 +145,15 @@ function parseFieldLine(bytes: Uint8Array, start: number, end: number): [string,
 
 /** Decides the body framing from the head (RFC 9112 §6.3), rejecting ambiguous or unsupported framing. */
 export function bodyFraming(head: RequestHead, limits: Limits): BodyFraming {
-  let transferEncoding: string | undefined;
+  const { transferEncoding } = head.facts;
   let contentLength: string | undefined;
-  for (const [name, value] of head.headers) {
-    if (name === "transfer-encoding") transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
-    else if (name === "content-length") {
-      for (const part of value.split(",")) {
-        const length = part.trim();
-        if (!/^\d{1,16}$/.test(length)) throw new HttpError(400, `invalid Content-Length '${value}'`);
-        if (contentLength !== undefined && Number(contentLength) !== Number(length)) {
-          throw new HttpError(400, "conflicting Content-Length values");
-        }
-        contentLength = length;
-      }
+  for (const part of head.facts.contentLength?.split(",") ?? []) {
+    const length = part.trim();
+    if (!/^\d{1,16}$/.test(length)) throw new HttpError(400, `invalid Content-Length '${head.facts.contentLength}'`);
+    if (contentLength !== undefined && Number(contentLength) !== Number(length)) {
+      throw new HttpError(400, "conflicting Content-Length values");
     }
+    contentLength = length;
   }
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) throw new HttpError(400, "both Content-Length and Transfer-Encoding are present");

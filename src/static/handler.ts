@@ -14,7 +14,7 @@
  * With `onNoMatch`, all of these (and methods other than GET and HEAD) go to it instead: the app may own those URLs.
  */
 import mime from "mime/lite";
-import { requestTarget } from "../http/connection.js";
+import { requestTarget } from "../http/request.js";
 import type { ServeInfo } from "../server/serve.js";
 import { directorySource } from "./directory-source.js";
 import type { DirectoryEntry, FileSource, FileStat } from "./source.js";
