@@ -3,7 +3,10 @@
 
 const commands: Record<string, { module: string; summary: string }> = {
   start: { module: "./start.js", summary: "build, sign, install and launch the IWA in Chromium (serves on 127.0.0.1:44818)" },
-  serve: { module: "./serve.js", summary: "run the demo app on this runtime [--host 127.0.0.1] [--port 8080]" },
+  serve: {
+    module: "./serve.js",
+    summary: "run an app module, a folder or the demo app here: serve [FILE | --static DIR] [--host 127.0.0.1] [--port 8080]",
+  },
   keygen: { module: "./keygen.js", summary: "generate a signing key [--algorithm ed25519|ecdsa-p256] [--format pem|jwk] --out FILE" },
   id: { module: "./id.js", summary: "print the Web Bundle ID of a key: id KEYFILE" },
   bundle: { module: "./bundle.js", summary: "build a signed web bundle: bundle DIR --key KEYFILE --out FILE.swbn [--version X]" },

@@ -1,14 +1,40 @@
 import { createDemoApp } from "../../app/demo.js";
+import { loadAppModule, displayName, staticFolder } from "../node/app-module.js";
+import type { AppModule } from "../server/app-module.js";
 import { serve } from "../server/serve.js";
+import { serveStatic } from "../static/index.js";
 import { flag, parseArgs, portFlag } from "./args.js";
 
-/** `browser-httpd serve [--host 127.0.0.1] [--port 8080]`: the demo app on this runtime until Ctrl-C. */
+const flags = ["host", "port", "static"];
+
+/** What to serve and how to name it: an app module, a folder, or the demo app. */
+async function appToServe(file: string | undefined, folder: string | undefined): Promise<{ app: AppModule; name: string }> {
+  if (file !== undefined) return { app: await loadAppModule(file), name: displayName(file) };
+  if (folder !== undefined) {
+    // Someone serving a whole folder wants to see what is in it where there is no index.html.
+    return { app: { fetch: serveStatic(await staticFolder(folder), { listing: true }) }, name: `${displayName(folder)} (static files)` };
+  }
+  return { app: createDemoApp(), name: "browser-httpd demo app" };
+}
+
+/**
+ * `browser-httpd serve [FILE | --static DIR] [--host H] [--port N]`: an app module, a folder, or without either
+ * the demo app, on this runtime until Ctrl-C. --host and --port win over the module's hostname and port.
+ */
 export default async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const hostname = flag(args, "host", "127.0.0.1")!;
-  const port = portFlag(args, "port", 8080);
+  const unknown = [...args.flags.keys()].filter((name) => !flags.includes(name));
+  if (unknown.length > 0) throw new Error(`serve: unknown option --${unknown[0]} (options: --host, --port, --static)`);
+  const [file, ...extra] = args.positionals;
+  const folder = flag(args, "static");
+  if (extra.length > 0 || (file !== undefined && folder !== undefined)) {
+    throw new Error("serve takes one app module (serve ./app.ts) or one folder (serve --static DIR), not more");
+  }
+  const { app, name } = await appToServe(file, folder);
+  const hostname = flag(args, "host") ?? app.hostname ?? "127.0.0.1";
+  const port = portFlag(args, "port", app.port ?? 8080);
   const shutdown = new AbortController();
-  const server = serve({ ...createDemoApp(), hostname, port, signal: shutdown.signal });
+  const server = serve({ ...app, hostname, port, signal: shutdown.signal });
   try {
     await server.ready();
   } catch (error) {
@@ -17,7 +43,7 @@ export default async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`browser-httpd: cannot listen on ${hostname}:${port}: ${reason}\n`);
     return 1;
   }
-  process.stdout.write(`browser-httpd demo app listening on ${server.url}\n`);
+  process.stdout.write(`${name} listening on ${server.url}\n`);
   let signals = 0;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
