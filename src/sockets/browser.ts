@@ -472,8 +472,10 @@ class VerifiedWriter {
     // The network service empties the pipe whole, so a batch of whole pipe sizes tends to leave it exactly
     // full, and the next write would be dropped (and retried). A byte less avoids that.
     if (keepReserve && size % PIPE_CAPACITY === 0) size -= 1;
-    const batch = new Uint8Array(size);
-    let filled = 0;
+    // One queued chunk (a copy made by write()) that is the whole batch goes as it is.
+    const batch = this.#queue[0]!.byteLength === size ? this.#queue[0]! : new Uint8Array(size);
+    let filled = batch === this.#queue[0] ? size : 0;
+    if (filled) this.#queue.shift();
     while (filled < size) {
       const head = this.#queue[0]!;
       const take = Math.min(head.byteLength, size - filled);
