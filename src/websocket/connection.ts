@@ -1,10 +1,9 @@
 /**
- * One WebSocket connection after the handshake: reading and answering frames, the send queue with
- * backpressure, the close handshake and keepalive. The public APIs (Bun-style, Deno-style, streams)
- * are thin facades over this class.
+ * One WebSocket connection after the handshake: reading and answering frames, the close handshake and
+ * keepalive; what it sends goes through its `Sender` (sender.ts). The public APIs (Bun-style, Deno-style,
+ * streams) are thin facades over this class.
  */
 
-import { concatAll } from "../shared/bytes.js";
 import type { UpgradedConnection } from "../shared/upgrade.js";
 import type { DeflateParameters } from "./extensions.js";
 import { deflateMessage } from "./deflate.js";
@@ -21,6 +20,7 @@ import {
   type BinaryData,
 } from "./frames.js";
 import { Receiver } from "./receiver.js";
+import { SEND_HIGH_WATER_MARK, SendStatus, Sender } from "./sender.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 
@@ -50,36 +50,12 @@ export interface ConnectionEvents {
   pong?(payload: Uint8Array): void;
 }
 
-/** Above this many queued bytes a send reports backpressure (-1) and reading from the peer pauses. */
-export const SEND_HIGH_WATER_MARK = 64 * 1024;
-
-/** Frames sent in one turn are joined into one socket write when smaller than this. */
-const MAX_JOINED_FRAME = 16 * 1024;
-
-/** Send results, as Bun reports them: bytes queued, or one of these. */
-export const SendStatus = { Dropped: 0, Backpressure: -1 } as const;
-
-interface QueuedFrame {
-  frame: Uint8Array | undefined;
-  /** Application bytes this frame accounts for in `bufferedAmount`. */
-  size: number;
-}
-
 export class WebSocketConnection {
   readyState: number = ReadyState.CONNECTING;
-  bufferedAmount = 0;
   remoteAddress = "";
   private upgraded!: UpgradedConnection;
   private receiver: Receiver;
-  /** Frames waiting behind a frame still being compressed, in order. */
-  private readonly queue: QueuedFrame[] = [];
-  /** Frames are collected while a chunk from the peer is processed (or until the end of the current turn) and written together. */
-  private corked = false;
-  private batch: Uint8Array[] = [];
-  /** The `bufferedAmount` share of each frame in `batch`. */
-  private batchSizes: number[] = [];
-  private backpressured = false;
-  private drainWaiters: Array<() => void> = [];
+  private readonly sender: Sender;
   private readPause: Promise<void> | undefined;
   private resumeReading: (() => void) | undefined;
   private closeSent = false;
@@ -104,7 +80,7 @@ export class WebSocketConnection {
           if (this.readyState === ReadyState.OPEN) this.callHandler(() => this.events.message(data));
         },
         ping: (payload) => {
-          if (!this.closeSent) this.writeFrame(encodeFrame(Opcode.Pong, payload), 0);
+          if (!this.closeSent) this.sender.send(encodeFrame(Opcode.Pong, payload), 0);
           if (this.events.ping) this.callHandler(() => this.events.ping!(payload));
         },
         pong: (payload) => {
@@ -114,11 +90,28 @@ export class WebSocketConnection {
       },
       { maxPayloadLength: settings.maxPayloadLength, compression: settings.deflate !== undefined },
     );
+    this.sender = new Sender({
+      drain: () => {
+        if (this.readyState === ReadyState.OPEN) this.callHandler(() => this.events.drain());
+      },
+      frameFailed: (error) => {
+        // Compression failing is our fault, not the peer's: report and drop the connection.
+        this.callHandler(() => this.events.error(error), false);
+        this.terminate();
+      },
+      writeFailed: () => this.finish(CloseCode.Abnormal, "", false),
+    });
+  }
+
+  /** Application bytes queued and not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this.sender.bufferedAmount;
   }
 
   /** Starts the connection on a socket taken over from the HTTP loop. */
   attach(upgraded: UpgradedConnection): void {
     this.upgraded = upgraded;
+    this.sender.writer = upgraded.writer;
     this.remoteAddress = upgraded.info.remoteAddress;
     this.readyState = ReadyState.OPEN;
     this.callHandler(() => this.events.open());
@@ -144,35 +137,35 @@ export class WebSocketConnection {
       if (!this.admit()) return SendStatus.Dropped;
       const frame = encodeTextFrame(data);
       const size = frame.length - payloadOffset(frame);
-      this.writeFrame(frame, size);
-      return this.sendResult(size);
+      this.sender.send(frame, size);
+      return this.sender.sendResult(size);
     }
     const opcode = typeof data === "string" ? Opcode.Text : Opcode.Binary;
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
     if (!this.admit()) return SendStatus.Dropped;
     if (compress && this.shouldCompress(bytes.length)) {
-      this.queueFrame(
+      this.sender.sendLater(
         deflateMessage(bytes).then((payload) => encodeFrame(opcode, payload, true, true)),
         bytes.length,
       );
     } else {
-      this.writeFrame(encodeFrame(opcode, bytes), bytes.length);
+      this.sender.send(encodeFrame(opcode, bytes), bytes.length);
     }
-    return this.sendResult(bytes.length);
+    return this.sender.sendResult(bytes.length);
   }
 
   /** Sends a frame encoded once for many connections (pub/sub); `compressed` is used when this peer deflates. */
   sendShared(plain: Uint8Array, compressed: (() => Promise<Uint8Array>) | undefined, size: number): number {
     if (!this.admit()) return SendStatus.Dropped;
-    if (compressed && this.shouldCompress(size)) this.queueFrame(compressed(), size);
-    else this.writeFrame(plain, size);
-    return this.sendResult(size);
+    if (compressed && this.shouldCompress(size)) this.sender.sendLater(compressed(), size);
+    else this.sender.send(plain, size);
+    return this.sender.sendResult(size);
   }
 
   /** Queues a binary message whose bytes are still being produced (a Blob being read), keeping send order. */
   sendLater(bytes: Promise<Uint8Array>, size: number): number {
     if (!this.admit()) return SendStatus.Dropped;
-    this.queueFrame(
+    this.sender.sendLater(
       bytes.then((data) =>
         this.shouldCompress(data.length)
           ? deflateMessage(data).then((payload) => encodeFrame(Opcode.Binary, payload, true, true))
@@ -180,7 +173,7 @@ export class WebSocketConnection {
       ),
       size,
     );
-    return this.sendResult(size);
+    return this.sender.sendResult(size);
   }
 
   shouldCompress(size: number): boolean {
@@ -214,8 +207,7 @@ export class WebSocketConnection {
 
   /** Resolves when the send queue is back under the high-water mark (at once when it already is). */
   whenDrained(): Promise<void> {
-    if (this.bufferedAmount <= SEND_HIGH_WATER_MARK || this.finished) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.sender.whenDrained();
   }
 
   /** Stops reading from the peer until `resume()` (a consumer that cannot keep up). */
@@ -230,16 +222,7 @@ export class WebSocketConnection {
 
   /** Runs `callback` with sends batched into as few socket writes as possible. */
   cork(callback: () => void): void {
-    if (this.corked) {
-      callback();
-      return;
-    }
-    this.corked = true;
-    try {
-      callback();
-    } finally {
-      this.uncork();
-    }
+    this.sender.batched(callback);
   }
 
   private async readLoop(head: Uint8Array): Promise<void> {
@@ -250,16 +233,16 @@ export class WebSocketConnection {
         if (chunk) {
           this.receivedSinceTick = true;
           this.awaitingPong = false;
-          this.corked = true;
+          this.sender.cork();
           let inflating: Promise<void> | undefined;
           try {
             inflating = this.receiver.push(chunk);
           } finally {
-            this.uncork();
+            this.sender.uncork();
           }
           if (inflating) await inflating;
         }
-        if (this.bufferedAmount > SEND_HIGH_WATER_MARK) await this.whenDrained();
+        if (this.sender.bufferedAmount > SEND_HIGH_WATER_MARK) await this.sender.whenDrained();
         if (this.readPause) await this.readPause;
         if (this.finished) break;
         const { value, done } = await reader.read();
@@ -303,16 +286,11 @@ export class WebSocketConnection {
     // A peer that stops reading must not keep the connection forever.
     clearTimeout(this.closeTimer);
     this.closeTimer = setTimeout(() => this.terminate(), this.settings.closeTimeout);
-    this.uncork();
-    await this.flushed();
+    this.sender.uncork();
+    await this.sender.flushed();
     if (allDelivered) await this.upgraded.writer.abort("closing handshake complete").catch(() => {});
     await this.upgraded.close().catch(() => {});
     this.finish(code, reason, wasClean);
-  }
-
-  private flushed(): Promise<void> {
-    if (this.bufferedAmount === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.drainWaiters.push(resolve)).then(() => this.flushed());
   }
 
   private finish(code: number, reason: string, wasClean: boolean): void {
@@ -322,7 +300,7 @@ export class WebSocketConnection {
     clearInterval(this.keepaliveTimer);
     clearTimeout(this.closeTimer);
     this.resume();
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.sender.stop();
     this.upgraded.reader.cancel().catch(() => {});
     void this.upgraded.close().catch(() => {});
     this.callHandler(() => this.events.close(code, reason, wasClean), false);
@@ -339,121 +317,28 @@ export class WebSocketConnection {
       return;
     }
     this.awaitingPong = true;
-    if (!this.closeSent) this.writeFrame(encodeFrame(Opcode.Ping, new Uint8Array(0)), 0);
+    if (!this.closeSent) this.sender.send(encodeFrame(Opcode.Ping, new Uint8Array(0)), 0);
   }
 
   private sendClose(code: number | undefined, reason: string): void {
     this.closeSent = true;
-    this.writeFrame(encodeFrame(Opcode.Close, encodeClosePayload(code, reason)), 0);
+    this.sender.send(encodeFrame(Opcode.Close, encodeClosePayload(code, reason)), 0);
   }
 
   private sendControl(opcode: number, data: string | BinaryData): number {
     if (this.readyState !== ReadyState.OPEN) return SendStatus.Dropped;
     const payload = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data);
     if (payload.length > 125) throw new RangeError("control frame payloads are limited to 125 bytes");
-    this.writeFrame(encodeFrame(opcode, payload), payload.length);
+    this.sender.send(encodeFrame(opcode, payload), payload.length);
     return payload.length;
   }
 
   /** Whether a message may be queued: open, and the queue under the backpressure limit. */
   private admit(): boolean {
     if (this.readyState !== ReadyState.OPEN) return false;
-    if (this.bufferedAmount < this.settings.backpressureLimit) return true;
+    if (this.sender.bufferedAmount < this.settings.backpressureLimit) return true;
     if (this.settings.closeOnBackpressureLimit) this.close(CloseCode.PolicyViolation, "backpressure limit exceeded");
     return false;
-  }
-
-  private sendResult(size: number): number {
-    if (this.bufferedAmount <= SEND_HIGH_WATER_MARK) return size;
-    this.backpressured = true;
-    return SendStatus.Backpressure;
-  }
-
-  private queueFrame(frame: Promise<Uint8Array>, size: number): void {
-    const entry: QueuedFrame = { frame: undefined, size };
-    this.queue.push(entry);
-    this.bufferedAmount += size;
-    frame.then(
-      (encoded) => {
-        entry.frame = encoded;
-        this.flushQueue();
-      },
-      (error: unknown) => {
-        // Compression failing is our fault, not the peer's: report and drop the connection.
-        this.callHandler(() => this.events.error(error), false);
-        this.terminate();
-      },
-    );
-  }
-
-  private flushQueue(): void {
-    while (this.queue.length && this.queue[0]!.frame) {
-      const { frame, size } = this.queue.shift()!;
-      this.writeInOrder(frame!, size);
-    }
-  }
-
-  private writeFrame(frame: Uint8Array, size: number): void {
-    if (this.finished) return;
-    this.bufferedAmount += size;
-    if (this.queue.length) this.queue.push({ frame, size });
-    else this.writeInOrder(frame, size);
-  }
-
-  /** Writes a frame whose turn it is (already counted in `bufferedAmount`). */
-  private writeInOrder(frame: Uint8Array, size: number): void {
-    if (this.finished) return;
-    if (!this.corked) {
-      // Frames sent in the same turn (a burst of publishes, say) leave in one socket write.
-      this.corked = true;
-      queueMicrotask(() => this.uncork());
-    }
-    this.batch.push(frame);
-    this.batchSizes.push(size);
-  }
-
-  private uncork(): void {
-    this.corked = false;
-    const { batch, batchSizes } = this;
-    if (batch.length === 0) return;
-    this.batch = [];
-    this.batchSizes = [];
-    // Small frames are joined into one write; big ones go out as they are (joining would only copy them).
-    let group: Uint8Array[] = [];
-    let groupSize = 0;
-    const flushGroup = () => {
-      if (group.length) this.write(concatAll(group), groupSize);
-      group = [];
-      groupSize = 0;
-    };
-    batch.forEach((frame, i) => {
-      if (frame.length >= MAX_JOINED_FRAME) {
-        flushGroup();
-        this.write(frame, batchSizes[i]!);
-        return;
-      }
-      group.push(frame);
-      groupSize += batchSizes[i]!;
-    });
-    flushGroup();
-  }
-
-  private write(bytes: Uint8Array, size: number): void {
-    this.upgraded.writer.write(bytes).then(
-      () => {
-        this.bufferedAmount -= size;
-        if (this.bufferedAmount <= SEND_HIGH_WATER_MARK) this.drained();
-      },
-      () => this.finish(CloseCode.Abnormal, "", false),
-    );
-  }
-
-  private drained(): void {
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
-    if (this.backpressured && this.readyState === ReadyState.OPEN) {
-      this.backpressured = false;
-      this.callHandler(() => this.events.drain());
-    }
   }
 
   /** Runs a user handler; a throw is reported and, unless told otherwise, closes the connection with 1011. */

@@ -27,4 +27,5 @@ export {
 } from "./handshake.js";
 export type { PerMessageDeflateOptions } from "./extensions.js";
 export { CloseCode, type BinaryData } from "./frames.js";
-export { ReadyState, SendStatus } from "./connection.js";
+export { ReadyState } from "./connection.js";
+export { SendStatus } from "./sender.js";

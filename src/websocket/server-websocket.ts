@@ -1,6 +1,7 @@
 /** Bun's `ServerWebSocket`: one peer of a `WebSocketHub`, with pub/sub. */
 
-import { ReadyState, SendStatus, type WebSocketConnection } from "./connection.js";
+import { ReadyState, type WebSocketConnection } from "./connection.js";
+import { SendStatus } from "./sender.js";
 import type { BinaryData } from "./frames.js";
 
 /** What a socket needs from its hub for pub/sub. */
