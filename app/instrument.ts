@@ -1,6 +1,6 @@
 /**
  * Wraps an app's handlers so the panel sees every request (log entry, in-flight count, status, time to
- * response), every handler error, and WebSocket peers coming and going.
+ * response), every handler error (answered by the app's onError, else 500), and WebSocket peers coming and going.
  */
 import type { FetchHandler } from "../src/index.js";
 import { isUpgrade, upgradeResponse } from "../src/index.js";
@@ -15,7 +15,7 @@ interface WebSocketHooks {
 export interface InstrumentedApp<W extends WebSocketHooks | undefined> {
   fetch: FetchHandler;
   websocket: W;
-  onError(error: unknown): Response;
+  onError(error: unknown): Response | Promise<Response>;
 }
 
 function describe(error: unknown): string {
@@ -23,7 +23,7 @@ function describe(error: unknown): string {
 }
 
 export function instrument<W extends WebSocketHooks | undefined>(
-  app: { fetch: FetchHandler; websocket?: W },
+  app: { fetch: FetchHandler; websocket?: W; onError?: (error: unknown) => Response | Promise<Response> },
   stats: ServerStats,
 ): InstrumentedApp<W> {
   const fetch: FetchHandler = async (request, info) => {
@@ -75,8 +75,10 @@ export function instrument<W extends WebSocketHooks | undefined>(
     };
   }
 
-  const onError = (error: unknown): Response => {
+  const onError = (error: unknown): Response | Promise<Response> => {
     stats.addError(`handler failed: ${describe(error)}`);
+    // The app's own onError answers, when it has one; the panel lists the error either way.
+    if (app.onError) return app.onError(error);
     return new Response("Internal Server Error\n", {
       status: 500,
       headers: { "content-type": "text/plain; charset=utf-8" },

@@ -1,12 +1,13 @@
 /**
- * The Isolated Web App's entry: serves the demo app on the window's native TCPServerSocket and drives the
- * control panel. The port comes from `?port=` (the launcher's `--port`), else the one last chosen in the
- * panel, else 44818.
+ * The Isolated Web App's entry: serves the app (served-app.ts: the demo, or what `browser-httpd start` put in its
+ * place) on the window's native TCPServerSocket and drives the control panel. The port comes from `?port=` (the
+ * launcher's `--port`), else the app module's `port`, else the one last chosen in the panel, else 44818.
  */
 import { serve, type Server } from "../src/index.js";
-import { createDemoApp } from "./demo.js";
+import { type AppModule, AppModuleError, appModuleOf } from "../src/server/app-module.js";
 import { instrument } from "./instrument.js";
 import { Panel, type ServerState } from "./panel.js";
+import { source, tryPath } from "./served-name.js";
 import { ServerStats } from "./stats.js";
 
 const defaultPort = 44818;
@@ -23,11 +24,11 @@ interface Status {
   stats: Record<string, number>;
 }
 
-function initialAddress(): { host: string; port: number } {
+function initialAddress(module: AppModule | undefined): { host: string; port: number } {
   const params = new URLSearchParams(location.search);
   const stored = JSON.parse(localStorage.getItem(storedAddressKey) ?? "{}") as { host?: string; port?: number };
-  const port = Number(params.get("port") ?? stored.port ?? defaultPort);
-  return { host: params.get("host") ?? stored.host ?? defaultHost, port: Number.isInteger(port) ? port : defaultPort };
+  const port = Number(params.get("port") ?? module?.port ?? stored.port ?? defaultPort);
+  return { host: params.get("host") ?? module?.hostname ?? stored.host ?? defaultHost, port: Number.isInteger(port) ? port : defaultPort };
 }
 
 function describe(error: unknown): string {
@@ -35,8 +36,19 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** The served module, loaded and checked (the launcher checked it on Node too, when it loads there), or why it cannot run. */
+async function loadServed(): Promise<{ module: AppModule; error?: undefined } | { module?: undefined; error: string }> {
+  try {
+    // Imported here, not at the top: a module that throws while loading is reported instead of stopping this page.
+    return { module: appModuleOf(await import("./served-app.js"), source) };
+  } catch (error) {
+    return { error: error instanceof AppModuleError ? error.message : `${source}: threw while loading: ${describe(error)}` };
+  }
+}
+
 const stats = new ServerStats();
-const app = instrument(createDemoApp(), stats);
+const { module, error: moduleError } = await loadServed();
+const app = module && instrument(module, stats);
 let server: Server | undefined;
 let status: Status = { state: "stopped", stats: stats.snapshot() };
 const settledWaiters: Array<(status: Status) => void> = [];
@@ -45,7 +57,9 @@ const settledWaiters: Array<(status: Status) => void> = [];
 let lastAttempt = { host: defaultHost, port: defaultPort, remember: false };
 
 function setStatus(state: ServerState, details: { url?: string; error?: string } = {}): void {
-  status = { state, ...details, address: { host: lastAttempt.host, port: lastAttempt.port }, stats: stats.snapshot() };
+  // A module that cannot run has no address worth trying again.
+  const address = app && { host: lastAttempt.host, port: lastAttempt.port };
+  status = { state, ...details, address, stats: stats.snapshot() };
   panel.setState(state, details.url);
   if (state === "listening" || state === "failed" || state === "stopped") {
     for (const resolve of settledWaiters.splice(0)) resolve(status);
@@ -53,6 +67,11 @@ function setStatus(state: ServerState, details: { url?: string; error?: string }
 }
 
 async function start(host: string, port: number, remember: boolean): Promise<void> {
+  if (!app) {
+    stats.addError(moduleError!);
+    setStatus("failed", { error: moduleError });
+    return;
+  }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     stats.addError(`port must be a whole number from 1 to 65535, not ${port}`);
     return;
@@ -61,7 +80,7 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
   setStatus("starting");
   let candidate: Server;
   try {
-    candidate = serve({ hostname: host, port, fetch: app.fetch, websocket: app.websocket, onError: app.onError });
+    candidate = serve({ hostname: host, port, ...app, onListen: module?.onListen });
     await candidate.ready();
   } catch (error) {
     const message =
@@ -95,6 +114,7 @@ const panel = new Panel(stats, {
   start: (host, port) => void start(host, port, true),
   stop: () => void stop(),
 });
+panel.setServed(source, tryPath);
 
 // Connection counts live in the server; mirror them into the panel's figures while it runs.
 setInterval(() => {
@@ -134,6 +154,6 @@ const automation = {
 };
 (globalThis as { browserHttpd?: typeof automation }).browserHttpd = automation;
 
-const { host, port } = initialAddress();
+const { host, port } = initialAddress(module);
 panel.setAddress(host, port);
 void start(host, port, false);

@@ -42,6 +42,8 @@ export class Panel {
   #errors = element<HTMLOListElement>("errors");
   #noErrors = element<HTMLElement>("no-errors");
   #tryCurl = element<HTMLElement>("try-curl");
+  #served = element<HTMLElement>("served");
+  #tryPath = "";
   #counters: Record<string, HTMLElement> = {
     connectionsOpen: element("connections-open"),
     connectionsTotal: element("connections-total"),
@@ -68,6 +70,12 @@ export class Panel {
     element("clear-errors").addEventListener("click", () => stats.clearErrors());
   }
 
+  /** Names what the server serves, and the path to suggest trying. */
+  setServed(source: string, tryPath: string): void {
+    this.#served.textContent = source;
+    this.#tryPath = tryPath;
+  }
+
   setAddress(host: string, port: number): void {
     this.#host.value = host;
     this.#port.value = String(port);
@@ -79,7 +87,7 @@ export class Panel {
     const listening = state === "listening" && url !== undefined;
     this.#address.textContent = listening ? url : "–";
     this.#address.href = listening ? url : "/";
-    if (listening) this.#tryCurl.textContent = `curl ${new URL("hello", url).href}`;
+    if (listening) this.#tryCurl.textContent = `curl ${new URL(this.#tryPath, url).href}`;
     const busy = state === "starting" || state === "stopping";
     this.#startButton.disabled = busy || state === "listening";
     this.#stopButton.disabled = busy || state !== "listening";

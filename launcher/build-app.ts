@@ -2,10 +2,14 @@
  * Builds the Isolated Web App: bundles its scripts with esbuild into a staging folder next to its static
  * files, then signs that folder into a Signed Web Bundle with the project's key (made on first use).
  *
+ * What the app serves is the demo, or the user's module or folder put in its place (served-app.ts): a folder's files
+ * are staged under site/.
+ *
  * A build leaves a stamp beside the staging folder (`<stagingDir>.stamp.json`): the digest of every input
- * (the scripts esbuild read, the static files, the package version, esbuild's version and options, tsconfig.json)
- * and of every staged file. When the inputs and the staged files still match it, the folder is used as it is
- * and esbuild does not run.
+ * (the scripts esbuild read, the user's module and what it imports among them, the static files and the served
+ * folder's, the package version, esbuild's version and options, what is served, tsconfig.json) and of every
+ * staged file. When the inputs and the staged files still match it, the folder is used as it is and esbuild
+ * does not run.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -14,6 +18,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listFiles } from "../src/node/list-files.js";
+import { type ServedApp, servedAppPlugin, servedNamespace, siteFiles, siteFolder } from "./served-app.js";
 
 /** The repository (or installed package) root: this file runs from dist/launcher/. */
 export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,6 +40,8 @@ const esbuildOptions = {
 export interface StageAppOptions {
   appDir?: string;
   stagingDir?: string;
+  /** What the app serves; the demo without it. */
+  served?: ServedApp;
 }
 
 export interface StagedApp {
@@ -49,13 +56,15 @@ export interface StagedApp {
 }
 
 interface StageStamp {
-  format: 1;
+  format: 2;
   /** Digest of everything that decides the build besides the input files: options, versions, entry points. */
   setup: string;
   /** Every input file (absolute path) and its SHA-256. */
   inputs: Record<string, string>;
   /** The static files of the app folder (relative paths), so that an added file is noticed. */
   appFiles: string[];
+  /** The served folder's files (relative paths), so that an added one is noticed. */
+  siteFiles: string[];
   /** Every staged file (relative path) and its SHA-256. */
   outputs: Record<string, string>;
 }
@@ -98,7 +107,7 @@ function stampPath(stagingDir: string): string {
   return `${stagingDir.replace(/[\\/]+$/, "")}.stamp.json`;
 }
 
-async function setupDigest(appDir: string, version: string): Promise<string> {
+async function setupDigest(appDir: string, version: string, served: ServedApp | undefined): Promise<string> {
   const tsconfig = nearestTsconfig(appDir);
   return sha256(
     JSON.stringify({
@@ -107,22 +116,24 @@ async function setupDigest(appDir: string, version: string): Promise<string> {
       esbuildOptions,
       entryPoints,
       appDir: resolve(appDir),
+      served: served === undefined ? "demo" : "module" in served ? { module: resolve(served.module) } : { folder: resolve(served.folder) },
       tsconfig: tsconfig === undefined ? "none" : `${tsconfig} ${(await digestOf(tsconfig)) ?? "unreadable"}`,
     }),
   );
 }
 
 /** The earlier build's staging folder, when the stamp beside it still describes the inputs and the folder. */
-async function reusableStage(stagingDir: string, appDir: string, setup: string): Promise<StagedApp | undefined> {
+async function reusableStage(stagingDir: string, appDir: string, setup: string, site: readonly string[]): Promise<StagedApp | undefined> {
   let stamp: StageStamp;
   try {
     stamp = JSON.parse(await readFile(stampPath(stagingDir), "utf8")) as StageStamp;
   } catch {
     return undefined;
   }
-  if (stamp.format !== 1 || stamp.setup !== setup) return undefined;
+  if (stamp.format !== 2 || stamp.setup !== setup) return undefined;
   const appFiles = (await listFiles(appDir)).filter((file) => !file.endsWith(".ts"));
   if (JSON.stringify(appFiles) !== JSON.stringify(stamp.appFiles)) return undefined;
+  if (JSON.stringify(site) !== JSON.stringify(stamp.siteFiles)) return undefined;
   const checks = [
     ...Object.entries(stamp.inputs).map(([path, digest]) => [path, digest] as const),
     ...Object.entries(stamp.outputs).map(([path, digest]) => [join(stagingDir, path), digest] as const),
@@ -141,10 +152,13 @@ async function reusableStage(stagingDir: string, appDir: string, setup: string):
 export async function stageApp({
   appDir = join(packageRoot, "app"),
   stagingDir = join(packageRoot, "dist", "iwa"),
+  served,
 }: StageAppOptions = {}): Promise<StagedApp> {
   const { version } = JSON.parse(await readFile(join(packageRoot, "package.json"), "utf8")) as { version: string };
-  const setup = await setupDigest(appDir, version);
-  const reused = await reusableStage(stagingDir, appDir, setup);
+  const setup = await setupDigest(appDir, version, served);
+  const folder = served && "folder" in served ? resolve(served.folder) : undefined;
+  const site = folder === undefined ? [] : await siteFiles(folder);
+  const reused = await reusableStage(stagingDir, appDir, setup, site);
   if (reused) return { ...reused, version };
 
   // Built beside the staging folder and moved into place, so a reader never sees a half-written folder for long.
@@ -162,6 +176,7 @@ export async function stageApp({
         absWorkingDir,
         metafile: true,
         write: false,
+        plugins: served ? [await servedAppPlugin(served, appDir, site)] : [],
       })
       // esbuild keeps a helper process for later builds; there are none.
       .finally(() => esbuild.stop());
@@ -181,6 +196,7 @@ export async function stageApp({
     }
     const inputs: Record<string, string> = {};
     for (const input of Object.keys(result.metafile.inputs)) {
+      if (input.startsWith(`${servedNamespace}:`)) continue;
       const path = resolve(absWorkingDir, input);
       inputs[path] = (await digestOf(path)) ?? "missing";
     }
@@ -199,14 +215,21 @@ export async function stageApp({
       }
       outputs[file] = (await digestOf(target))!;
     }
+    for (const file of site) {
+      const target = join(building, siteFolder, file);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(join(folder!, file), target);
+      outputs[`${siteFolder}/${file}`] = (await digestOf(target))!;
+    }
     // Static inputs are digested from what was copied: a file changed meanwhile is caught by the next start.
     for (const file of appFiles) inputs[resolve(appDir, file)] ??= outputs[file]!;
+    for (const file of site) inputs[join(folder!, file)] = outputs[`${siteFolder}/${file}`]!;
 
     await rm(stagingDir, { recursive: true, force: true });
     await rm(stampPath(stagingDir), { force: true });
     await mkdir(dirname(stagingDir), { recursive: true });
     await rename(building, stagingDir);
-    const stamp: StageStamp = { format: 1, setup, inputs, appFiles, outputs };
+    const stamp: StageStamp = { format: 2, setup, inputs, appFiles, siteFiles: site, outputs };
     await writeFile(stampPath(stagingDir), JSON.stringify(stamp, null, 1) + "\n");
     const files = await listFiles(stagingDir);
     return { stagingDir, files, version, digests: outputs, reused: false };

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { loadOrCreateSigningKey, readSignedBundle, type SignedStagedApp, signStagedApp } from "./app-bundle.js";
 import { packageRoot, type StagedApp, stageApp } from "./build-app.js";
 import { findOrInstallChromium } from "./find-chromium.js";
+import { checkServedApp, type ServedApp } from "./served-app.js";
 import { formatSeconds, PhaseClock } from "./phases.js";
 import { AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
 import { removeAbandonedProfiles } from "./temporary-profile.js";
@@ -31,6 +32,8 @@ export interface LaunchOptions {
   stagingDir?: string;
   /** The app's source folder (default app/ of the package). */
   appDir?: string;
+  /** What the app serves: the user's module or a folder; the demo without it. */
+  served?: ServedApp;
   log?: (line: string) => void;
   verbose?: boolean;
 }
@@ -70,11 +73,12 @@ export async function buildApp(options: {
   bundlePath: string;
   stagingDir?: string;
   appDir?: string;
+  served?: ServedApp;
   log?: (line: string) => void;
 }): Promise<BuiltApp> {
   const log = options.log ?? (() => undefined);
   const clock = new PhaseClock();
-  const staged = await stageApp({ stagingDir: options.stagingDir, appDir: options.appDir });
+  const staged = await stageApp({ stagingDir: options.stagingDir, appDir: options.appDir, served: options.served });
   clock.mark("app build", staged.reused ? "reused" : "esbuild");
   const signingKey = await loadOrCreateSigningKey(options.keyPath);
   if (signingKey.created) log(`Generated a signing key: ${options.keyPath} (keep it: it fixes the app's Web Bundle ID).`);
@@ -97,8 +101,11 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     );
   }
 
-  // A fresh profile has no remembered port, so the app will take 44818: check it before starting anything.
-  const expectedPort = options.port ?? (profileDir === undefined ? defaultAppPort : undefined);
+  // A module that cannot run is refused here, before anything starts, with the file and the rule.
+  const checked = options.served ? await checkServedApp(options.served, log) : {};
+
+  // A fresh profile has no remembered port, so the app will take the module's port or 44818: check it before starting anything.
+  const expectedPort = options.port ?? checked.port ?? (profileDir === undefined ? defaultAppPort : undefined);
   if (expectedPort !== undefined && (await portAnswers(expectedPort, 500))) {
     throw new AppStartError(
       `port ${expectedPort} on 127.0.0.1 is already in use (another browser-httpd?). ` +
@@ -119,6 +126,7 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     bundlePath,
     stagingDir: options.stagingDir,
     appDir: options.appDir,
+    served: options.served,
     log,
   });
 

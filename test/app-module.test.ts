@@ -277,14 +277,34 @@ describe("bad modules: the error names the file and the rule", { timeout: 120_00
     });
   }
 
-  it("serve refuses a folder that is not there, and a module given with --static", async () => {
-    const missing = await runCli(["serve", "--static", "no-such-folder"], project.dir);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^browser-httpd: no-such-folder: no such folder \(--static serves a folder\)$/m);
-    const both = await runCli(["serve", "app.ts", "--static", "."], project.dir);
-    assert.equal(both.code, 1);
-    assert.match(both.stderr, /one app module .* or one folder/);
+  it("start refuses each of them before starting a browser", async () => {
+    // A browser that does not exist: reaching it would be another error.
+    for (const { file, error } of cases.filter((c) => c.file !== "throws.ts")) {
+      const result = await runCli(["start", file, "--chrome", "/nonexistent/chromium"], project.dir);
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(result.stderr, new RegExp(error.source.replace("^browser-httpd: ", "^browser-httpd start: "), "m"), file);
+    }
   });
+
+  it("start checks on Node what loads there; a module that does not is left to the app, with a note", async () => {
+    // A throw on Node does not stop start: the module may need the browser (its window, its storage) to load.
+    const result = await runCli(["start", "throws.ts", "--chrome", "/nonexistent/chromium"], project.dir);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^throws\.ts does not load on Node \(no config\): the app checks its default export when it starts\.$/m);
+    assert.match(result.stderr, /^browser-httpd start: .*\/nonexistent\/chromium/m);
+  });
+
+  for (const command of ["serve", "start"]) {
+    it(`${command} refuses a folder that is not there, and a module given with --static`, async () => {
+      const noBrowser = command === "start" ? ["--chrome", "/nonexistent/chromium"] : [];
+      const missing = await runCli([command, "--static", "no-such-folder", ...noBrowser], project.dir);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /^browser-httpd( start)?: no-such-folder: no such folder \(--static serves a folder\)$/m);
+      const both = await runCli([command, "app.ts", "--static", "."], project.dir);
+      assert.equal(both.code, 1);
+      assert.match(both.stderr, /one app module \(\w+ \.\/app\.ts\) or one folder/);
+    });
+  }
 });
 
 describe("examples/app.ts on Node, Deno and Bun, started the way README.md says", { timeout: 90_000 }, () => {

@@ -1,7 +1,8 @@
 /**
  * `start` does not redo the app's build or its signature when nothing they depend on changed: the second
  * build with unchanged inputs keeps the staged files and the signed bundle as they are (no esbuild, no signing),
- * and a changed app file, source file, key, staged file or bundle builds or signs again. Runs `buildApp`, the
+ * and a changed app file, source file, key, staged file or bundle builds or signs again; so does a change to the
+ * user's module, what it imports, or the served folder's files. Runs `buildApp`, the
  * same function `launch()` (and so `browser-httpd start`) uses; no browser needed.
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { packageRoot } from "../launcher/build-app.js";
 import { buildApp, type BuiltApp } from "../launcher/launch.js";
+import type { ServedApp } from "../launcher/served-app.js";
 import { parseSignedWebBundle } from "../src/bundle/index.js";
 
 describe("start's app build and signature are kept while their inputs are unchanged", { timeout: 120_000 }, () => {
@@ -126,5 +128,60 @@ describe("start's app build and signature are kept while their inputs are unchan
     await rm(options.bundlePath);
     assert.equal((await build()).signed.reused, false);
     assert.equal((await build()).signed.reused, true);
+  });
+});
+
+describe("a user's module or folder in the build: kept while it and what it imports are unchanged", { timeout: 120_000 }, () => {
+  let dir: string;
+  let options: { keyPath: string; bundlePath: string; stagingDir: string };
+  const build = (served: ServedApp): Promise<BuiltApp> => buildApp({ ...options, served });
+  const mainScript = () => readFile(join(options.stagingDir, "main.js"), "utf8");
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "browser-httpd-build-cache-served-"));
+    options = { keyPath: join(dir, "key.pem"), bundlePath: join(dir, "out", "app.swbn"), stagingDir: join(dir, "out", "staging") };
+    await writeFile(join(dir, "app.ts"), 'import { word } from "./word.ts";\nexport default { fetch: () => new Response(word) };\n');
+    await writeFile(join(dir, "word.ts"), 'export const word = "first word";\n');
+    await writeFile(join(dir, "other.ts"), 'export default { fetch: () => new Response("the other module") };\n');
+    await cp(join(packageRoot, "examples", "static-site"), join(dir, "site"), { recursive: true });
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a module: reused; rebuilt when a file it imports changes, or for another module", async () => {
+    const app = { module: join(dir, "app.ts") };
+    assert.equal((await build(app)).staged.reused, false);
+    assert.match(await mainScript(), /first word/);
+    assert.equal((await build(app)).staged.reused, true);
+
+    await writeFile(join(dir, "word.ts"), 'export const word = "second word";\n');
+    assert.equal((await build(app)).staged.reused, false);
+    assert.match(await mainScript(), /second word/);
+
+    const other = await build({ module: join(dir, "other.ts") });
+    assert.equal(other.staged.reused, false);
+    assert.match(await mainScript(), /the other module/);
+    assert.doesNotMatch(await mainScript(), /second word/);
+  });
+
+  it("a folder: its files staged under site/ (dotfiles left out); reused; rebuilt when a file changes or is added", async () => {
+    await writeFile(join(dir, "site", ".env"), "SECRET=1\n");
+    const site = { folder: join(dir, "site") };
+    const first = await build(site);
+    assert.equal(first.staged.reused, false);
+    assert.ok(first.staged.files.includes("site/css/site.css"), first.staged.files.join(", "));
+    assert.ok(!first.staged.files.includes("site/.env"), "a dotfile went into the bundle");
+    assert.equal((await build(site)).staged.reused, true);
+
+    await appendFile(join(dir, "site", "css", "site.css"), "\n/* changed */\n");
+    const changed = await build(site);
+    assert.equal(changed.staged.reused, false);
+    assert.match(await readFile(join(options.stagingDir, "site", "css", "site.css"), "utf8"), /changed/);
+
+    await writeFile(join(dir, "site", "new.txt"), "a new file\n");
+    const added = await build(site);
+    assert.equal(added.staged.reused, false);
+    assert.ok(added.staged.files.includes("site/new.txt"));
   });
 });

@@ -7,16 +7,22 @@
 import { parseArgs } from "node:util";
 import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
 import { formatPhases, formatSeconds, type Phase } from "../../launcher/phases.js";
+import { type ServedApp, servedName } from "../../launcher/served-app.js";
 import { supervise } from "../../launcher/supervise.js";
 
-const usage = `usage: browser-httpd start [options]
+const usage = `usage: browser-httpd start [FILE | --static DIR] [options]
 
 Builds and signs the app, starts Chromium, installs and launches the Isolated Web App; its window serves
 HTTP and WebSocket on 127.0.0.1:${defaultAppPort} until Ctrl-C. A page that crashes is loaded again;
 after 5 crashes within a minute start gives up and exits.
 
+What it serves: the app module FILE (its default export { fetch, websocket?, port?, ... }, bundled with
+what it imports), the files of the folder DIR (--static), or without either the demo app.
+
 options:
-  --port N             the app's port (default: the one last chosen in its window, else ${defaultAppPort})
+  --static DIR         serve the files of DIR (put into the signed bundle), with listings where no index.html
+  --port N             the app's port (default: the module's port, else the one last chosen in its window,
+                       else ${defaultAppPort})
   --chrome PATH        the browser to run (default: $CHROME_PATH, then chromium, chromium-browser,
                        google-chrome, chrome on PATH; installed with apt-get when none and allowed)
   --headful            show the browser window (default: headless)
@@ -57,7 +63,7 @@ function phaseSummary(app: LaunchedApp): string {
   return `${formatPhases(phases)}; ${formatSeconds(process.uptime() * 1000)} since the command started`;
 }
 
-function summary(app: LaunchedApp): string {
+function summary(app: LaunchedApp, served: ServedApp | undefined): string {
   const installedVia =
     app.installMode === "dev-proxy"
       ? `dev-mode proxy ${app.proxy!.url}, serving the signed bundle's own responses` +
@@ -65,6 +71,7 @@ function summary(app: LaunchedApp): string {
       : "Chromium's signed-bundle install (--install-isolated-web-app-from-file)";
   const rows: Array<[string, string]> = [
     ["URL", app.url],
+    ["serving", served ? servedName(served) : "the demo app"],
     ["installed via", installedVia],
     ["Web Bundle ID", app.signedWebBundleId],
     ["app origin", app.installMode === "dev-proxy" ? `${app.appOrigin}/ (dev-mode installs get a random ID)` : `${app.appOrigin}/`],
@@ -77,14 +84,16 @@ function summary(app: LaunchedApp): string {
   const lines = rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
   return (
     `\nbrowser-httpd is serving inside Chromium at ${app.url}\n\n${lines.join("\n")}\n\n` +
-    `  try   curl ${new URL("hello", app.url).href}\n  stop  Ctrl-C\n\n`
+    `  try   curl ${new URL(served ? "" : "hello", app.url).href}\n  stop  Ctrl-C\n\n`
   );
 }
 
 export default async function start(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
+      static: { type: "string" },
       port: { type: "string" },
       chrome: { type: "string" },
       headful: { type: "boolean" },
@@ -102,6 +111,12 @@ export default async function start(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (positionals.length > 1 || (positionals.length === 1 && values.static !== undefined)) {
+    log("browser-httpd start: start takes one app module (start ./app.ts) or one folder (start --static DIR), not more");
+    return 1;
+  }
+  const served: ServedApp | undefined =
+    positionals[0] !== undefined ? { module: positionals[0] } : values.static !== undefined ? { folder: values.static } : undefined;
 
   // Signals that arrive while starting cancel the start; after it, they stop the app.
   let stopRequested: NodeJS.Signals | undefined;
@@ -128,11 +143,12 @@ export default async function start(argv: string[]): Promise<number> {
       install: parseInstallMode(values.install),
       keyPath: values.key,
       bundlePath: values.bundle,
+      served,
       verbose: values.verbose,
       log,
     });
     if (!stopRequested) {
-      process.stdout.write(summary(app));
+      process.stdout.write(summary(app, served));
       // Crashed pages are loaded again; supervision ends when the window closes, Chromium exits, or it gives up.
       const supervision = supervise(app, { log });
       const reason = await new Promise<string>((resolve) => {
