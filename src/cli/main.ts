@@ -2,7 +2,10 @@
 /** The browser-httpd command: each subcommand lives in its own module, loaded on demand. */
 
 const commands: Record<string, { module: string; summary: string }> = {
-  start: { module: "./start.js", summary: "build, sign, install and launch the IWA in Chromium (serves on 127.0.0.1:44818)" },
+  start: {
+    module: "./start.js",
+    summary: "serve an app module, a folder or the demo app inside Chromium, as an IWA: start [FILE | --static DIR] (127.0.0.1:44818)",
+  },
   serve: {
     module: "./serve.js",
     summary: "run an app module, a folder or the demo app here: serve [FILE | --static DIR] [--host 127.0.0.1] [--port 8080]",
