@@ -288,7 +288,11 @@ describe("bad modules: the error names the file and the rule", { timeout: 120_00
 
   it("start checks on Node what loads there; a module that does not is left to the app, with a note", async () => {
     // A throw on Node does not stop start: the module may need the browser (its window, its storage) to load.
-    const result = await runCli(["start", "throws.ts", "--chrome", "/nonexistent/chromium"], project.dir);
+    // A free port, so that the start gets as far as the browser even while another app holds 44818.
+    const result = await runCli(
+      ["start", "throws.ts", "--port", String(await freePort()), "--chrome", "/nonexistent/chromium"],
+      project.dir,
+    );
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^throws\.ts does not load on Node \(no config\): the app checks its default export when it starts\.$/m);
     assert.match(result.stderr, /^browser-httpd start: .*\/nonexistent\/chromium/m);

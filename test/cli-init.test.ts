@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { withTimeout } from "./fixtures/http/harness.js";
+import { freePort } from "./fixtures/iwa/free-port.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
@@ -73,7 +74,9 @@ describe("browser-httpd init", { timeout: 60_000 }, () => {
   });
 
   it("the module it wrote passes start's check (the start fails only at the browser given)", async () => {
-    const result = await runCli(["start", "app.ts", "--chrome", "/nonexistent/chromium"], join(dir, "my-server"));
+    // A free port, so that the start gets as far as the browser even while another app holds 44818.
+    const port = String(await freePort());
+    const result = await runCli(["start", "app.ts", "--port", port, "--chrome", "/nonexistent/chromium"], join(dir, "my-server"));
     assert.equal(result.code, 1);
     assert.doesNotMatch(result.stderr, /app\.ts/);
     assert.match(result.stderr, /\/nonexistent\/chromium/);
