@@ -227,6 +227,11 @@ describe("bad modules: the error names the file and the rule", { timeout: 120_00
       error: /^browser-httpd: unresolved\.ts:1:19: Could not resolve "no-such-package"$/m,
     },
     {
+      file: "imports-broken.ts",
+      source: 'import { word } from "./broken.ts";\nexport default { fetch: () => new Response(word) };\n',
+      error: /^browser-httpd: imports-broken\.ts does not build:\n {2}broken\.ts:1:25: Expected ";" but found "word"$/m,
+    },
+    {
       file: "named.ts",
       source: "export const fetch = () => new Response('hi');\n",
       error: /^browser-httpd: named\.ts: has no default export; an app module ends with `export default \{ fetch/m,
@@ -265,7 +270,11 @@ describe("bad modules: the error names the file and the rule", { timeout: 120_00
   ];
 
   before(async () => {
-    project = await writeProject(Object.fromEntries(cases.filter((c) => c.source !== undefined).map((c) => [c.file, c.source!])));
+    project = await writeProject({
+      ...Object.fromEntries(cases.filter((c) => c.source !== undefined).map((c) => [c.file, c.source!])),
+      "broken.ts": 'export const word = "a" word;\n',
+      "node-fs.ts": 'import { readFileSync } from "node:fs";\nexport default { fetch: () => new Response(readFileSync("app.ts")) };\n',
+    });
   });
   after(() => project?.remove());
 
@@ -284,6 +293,15 @@ describe("bad modules: the error names the file and the rule", { timeout: 120_00
       assert.equal(result.code, 1, result.stdout + result.stderr);
       assert.match(result.stderr, new RegExp(error.source.replace("^browser-httpd: ", "^browser-httpd start: "), "m"), file);
     }
+  });
+
+  it("start refuses a module that imports Node's modules: it would run in Chromium (serve runs it)", async () => {
+    const result = await runCli(["start", "node-fs.ts", "--chrome", "/nonexistent/chromium"], project.dir);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^browser-httpd start: node-fs\.ts:1:30: Could not resolve "node:fs" \(the app runs in Chromium, which has no node:\* modules\)$/m,
+    );
   });
 
   it("start checks on Node what loads there; a module that does not is left to the app, with a note", async () => {

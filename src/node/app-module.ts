@@ -4,6 +4,7 @@
  * then removed. Errors name the file: a missing one, a syntax error or an import that does not resolve (file:line:
  * column, from esbuild), no default export, a default export that breaks the contract.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -73,7 +74,7 @@ export async function bundleAppModule(path: string, platform: Platform): Promise
     throw new AppModuleError(file, error.code === "ENOENT" ? "no such file" : error.message);
   });
   if (info.isDirectory()) throw new AppModuleError(file, "is a folder, not a module (to serve the files in it: --static DIR)");
-  const outfile = join(tmpdir(), `browser-httpd-app-${process.pid}-${Date.now().toString(36)}`, `${basename(path)}.mjs`);
+  const outfile = join(tmpdir(), `browser-httpd-app-${randomUUID()}`, `${basename(path)}.mjs`);
   const esbuild = await import("esbuild");
   const result = await esbuild
     .build({
