@@ -1,8 +1,9 @@
 /**
  * The platform's own ceiling for the in-Chromium benchmarks: a minimal Isolated Web App of its own, installed
  * beside the real app in the same Chromium, that answers on a bare TCPServerSocket with no HTTP stack and none
- * of the server's guarantees. It counts request ends ("\r\n\r\n") in what it reads and writes a fixed
- * 13-byte reply for each; after an HTTP/1.0 request without `Connection: keep-alive` (as ab sends without -k) it closes the connection.
+ * of the server's guarantees. It counts request ends ("\r\n\r\n") in what it reads and writes a fixed reply for
+ * each (`Hello, world!`, or `bodyBytes` bytes of "x"); after an HTTP/1.0 request without `Connection: keep-alive` (as ab
+ * sends without -k) it closes the connection.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -26,9 +27,18 @@ const page = `<!doctype html><meta charset="utf-8"><title>bare responder</title>
 
 const responder = `
 const encoder = new TextEncoder();
-const reply = encoder.encode("HTTP/1.1 200 OK\\r\\nContent-Length: 13\\r\\n\\r\\nHello, world!");
-const keepAliveReply = encoder.encode("HTTP/1.1 200 OK\\r\\nConnection: keep-alive\\r\\nContent-Length: 13\\r\\n\\r\\nHello, world!");
-const port = Number(new URLSearchParams(location.search).get("port"));
+const query = new URLSearchParams(location.search);
+const port = Number(query.get("port"));
+const body = query.has("bodyBytes") ? new Uint8Array(Number(query.get("bodyBytes"))).fill(120) : encoder.encode("Hello, world!");
+function replyWith(fields) {
+  const head = encoder.encode("HTTP/1.1 200 OK\\r\\n" + fields + "Content-Length: " + body.length + "\\r\\n\\r\\n");
+  const whole = new Uint8Array(head.length + body.length);
+  whole.set(head);
+  whole.set(body, head.length);
+  return whole;
+}
+const reply = replyWith("");
+const keepAliveReply = replyWith("Connection: keep-alive\\r\\n");
 const server = new TCPServerSocket("127.0.0.1", { localPort: port });
 globalThis.bareResponder = server.opened.then(async ({ readable }) => {
   (async () => {
@@ -74,8 +84,11 @@ export interface BareResponder {
   close(): Promise<void>;
 }
 
-/** Installs and launches the bare responder in `chromium`, listening on `port`. */
-export async function launchBareResponder(chromium: RunningChromium, port: number): Promise<BareResponder> {
+/**
+ * Installs and launches the bare responder in `chromium`, listening on `port`; its replies carry `bodyBytes` bytes
+ * of body when given (to compare with a file of that size), else `Hello, world!`.
+ */
+export async function launchBareResponder(chromium: RunningChromium, port: number, bodyBytes?: number): Promise<BareResponder> {
   const text = (body: string, type: string): StoredResponse => ({
     status: 200,
     headers: { "content-type": type },
@@ -101,7 +114,7 @@ export async function launchBareResponder(chromium: RunningChromium, port: numbe
         await devPage.close();
       }
     }
-    const window = await launchApp(chromium.cdp, installed, `/?port=${port}`);
+    const window = await launchApp(chromium.cdp, installed, `/?port=${port}${bodyBytes === undefined ? "" : `&bodyBytes=${bodyBytes}`}`);
     for (let attempt = 0; ; attempt++) {
       const listening = await evaluate<number | null>(chromium.cdp, window.sessionId, "globalThis.bareResponder ?? null").catch(() => null);
       if (listening === port) break;
