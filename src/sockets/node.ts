@@ -7,6 +7,13 @@ import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket
 const READ_HIGH_WATER_MARK = 64 * 1024;
 
 const RESOLVED = Promise.resolve();
+/**
+ * Once our side is closed and reading is over, what the peer still sends is read and discarded until its FIN, for
+ * at most this long and LINGER_DISCARD_LIMIT bytes: destroying a socket with unread data sends a reset, and a reset
+ * can make the peer drop our last response unread (RFC 9112 §9.6, the lingering close).
+ */
+const DEFAULT_LINGER_MS = 2_000;
+const LINGER_DISCARD_LIMIT = 1024 * 1024;
 
 /**
  * The reader and writer of one node:net socket (made with `allowHalfOpen`), straight on its events: the direct IO
@@ -22,10 +29,15 @@ class NodeSocketIo implements ByteReader, ByteWriter {
   /** The peer's FIN was read, the reader was cancelled or the socket is gone. */
   #readDone = false;
   #writeClosed = false;
+  #peerEnded = false;
+  #discarded = 0;
+  #lingering: Promise<void> | undefined;
+  readonly #lingerMs: number;
   #pendingRead: { resolve(result: ReadableStreamReadResult<Uint8Array>): void; reject(error: unknown): void } | undefined;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, lingerMs: number) {
     this.#socket = socket;
+    this.#lingerMs = lingerMs;
     // 'close' comes once both directions are done (node's autoDestroy) or on destroy; an error precedes it.
     socket.on("error", (error) => (this.#failure = error));
     this.#closed = new Promise<void>((resolve, reject) => {
@@ -34,7 +46,11 @@ class NodeSocketIo implements ByteReader, ByteWriter {
     // `closed` may reject (a reset); nobody is obliged to watch it, so it must never be an unhandled rejection.
     this.#closed.catch(() => {});
     socket.on("data", (chunk: Buffer) => {
-      if (this.#readDone) return;
+      if (this.#readDone) {
+        this.#discarded += chunk.byteLength;
+        if (this.#lingering && this.#discarded > LINGER_DISCARD_LIMIT) socket.destroy();
+        return;
+      }
       // A plain view, not a Buffer: consumers rely on Uint8Array semantics only.
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const pending = this.#pendingRead;
@@ -47,7 +63,10 @@ class NodeSocketIo implements ByteReader, ByteWriter {
       this.#receivedBytes += bytes.byteLength;
       if (this.#receivedBytes >= READ_HIGH_WATER_MARK) socket.pause();
     });
-    socket.on("end", () => this.#endReading());
+    socket.on("end", () => {
+      this.#peerEnded = true;
+      this.#endReading();
+    });
     // A destroy (ours or a reset) ends reading too, or a pending read would wait forever.
     socket.on("close", () => this.#endReading());
   }
@@ -74,7 +93,7 @@ class NodeSocketIo implements ByteReader, ByteWriter {
     this.#received = [];
     this.#receivedBytes = 0;
     this.#endReading();
-    if (this.#socket.writableFinished) this.#socket.destroy();
+    if (this.#socket.writableFinished) void this.linger();
     else this.#socket.pause();
     return RESOLVED;
   }
@@ -93,7 +112,34 @@ class NodeSocketIo implements ByteReader, ByteWriter {
     if (this.#socket.destroyed) return;
     this.#socket.end();
     await Promise.race([once(this.#socket, "finish"), this.#closed]);
-    if (this.#readDone) this.#socket.destroy();
+    if (this.#readDone) void this.linger();
+  }
+
+  /**
+   * Ends the connection once both directions are done, after the lingering close while the peer still sends; it
+   * goes on in the background (`closed` settles at its end), as in the browser's wrapper.
+   */
+  linger(): Promise<void> {
+    this.#lingering ??= (async () => {
+      if (!this.#peerEnded && !this.#socket.destroyed) {
+        this.#socket.resume();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const peerDone = new Promise<void>((resolve) => {
+          this.#socket.once("end", resolve);
+          timer = setTimeout(resolve, this.#lingerMs);
+          // A lingering peer must not keep the process alive.
+          timer.unref?.();
+        });
+        await Promise.race([peerDone, this.#closed.catch(() => {})]);
+        clearTimeout(timer);
+      }
+      this.#socket.destroy();
+    })();
+    return this.#lingering;
+  }
+
+  get writeClosed(): boolean {
+    return this.#writeClosed;
   }
 
   abort(): Promise<void> {
@@ -113,8 +159,8 @@ class NodeSocketIo implements ByteReader, ByteWriter {
 }
 
 /** Wraps an accepted node:net socket (made with `allowHalfOpen`) as a Direct Sockets `TCPSocket`. */
-export function wrapNodeSocket(socket: net.Socket): TCPSocket {
-  const io = new NodeSocketIo(socket);
+export function wrapNodeSocket(socket: net.Socket, lingerMs = DEFAULT_LINGER_MS): TCPSocket {
+  const io = new NodeSocketIo(socket, lingerMs);
   let taken: "streams" | "direct" | undefined;
   const take = (how: "streams" | "direct") => {
     if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
@@ -162,7 +208,13 @@ export function wrapNodeSocket(socket: net.Socket): TCPSocket {
   return {
     opened,
     closed: io.closed,
+    // After a graceful close of the writer it resolves at once and the lingering close goes on (`closed` settles
+    // at its end); otherwise the connection ends at once.
     async close() {
+      if (io.writeClosed) {
+        void io.linger();
+        return;
+      }
       socket.destroy();
       await io.closed.catch(() => {});
     },
@@ -188,7 +240,7 @@ export function createServerSocket(localAddress: string, options: ListenOptions 
   });
   server.on("connection", (socket) => {
     if (options.keepAliveDelay !== undefined) socket.setKeepAlive(true, options.keepAliveDelay);
-    acceptController.enqueue(wrapNodeSocket(socket));
+    acceptController.enqueue(wrapNodeSocket(socket, options.lingerMs));
   });
   // The listener is closed once it stops accepting; node's own 'close' waits for every connection.
   let markClosed!: () => void;

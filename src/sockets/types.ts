@@ -87,8 +87,11 @@ export interface UDPSocket {
 /** Options accepted by `listen()`: the server options plus those applied to every accepted socket. */
 export interface ListenOptions extends TCPServerSocketOptions, Pick<TCPSocketOptions, "noDelay" | "keepAliveDelay"> {
   /**
-   * Browser only: milliseconds an accepted socket waits for the peer's FIN after it was closed, before Chromium
-   * releases it (releasing discards unsent bytes; see docs/chromium-direct-sockets.md). Default 5000.
+   * Milliseconds an accepted socket, closed by us, waits for the peer's FIN (reading and discarding what it still
+   * sends, up to 1 MiB) before it ends the connection. In Chromium releasing a socket discards unsent bytes, so a
+   * peer that fell behind in reading is waited for (docs/chromium-direct-sockets.md; default 5000). On Node a
+   * socket destroyed with unread data sends a reset, which can make the peer drop the last response unread
+   * (RFC 9112 §9.6; default 2000).
    */
   lingerMs?: number;
 }
