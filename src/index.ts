@@ -33,6 +33,7 @@ export {
   type FileStat,
   type DirectoryEntry,
   type FileBody,
+  type FileEntry,
   type DirectoryHandleLike,
   type FileHandleLike,
 } from "./static/index.js";

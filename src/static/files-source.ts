@@ -36,18 +36,18 @@ function normalizePath(path: string): string[] {
   return names;
 }
 
-export function filesSource(
-  files: Iterable<readonly [string, FileBody]> | Record<string, FileBody>,
-  options: FilesSourceOptions = {},
-): FileSource {
+/** A file by path, with its last modification (ms since the epoch) when the body itself does not say (a File does). */
+export type FileEntry = readonly [path: string, body: FileBody] | readonly [path: string, body: FileBody, lastModified: number];
+
+export function filesSource(files: Iterable<FileEntry> | Record<string, FileBody>, options: FilesSourceOptions = {}): FileSource {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const defaultMtime = options.lastModified ?? Date.now();
   const entries = new Map<string, Entry>();
   /** Directory key ("" is the root) → the names directly in it. */
   const directories = new Map<string, Set<string>>([["", new Set()]]);
-  const pairs = Symbol.iterator in files ? (files as Iterable<readonly [string, FileBody]>) : Object.entries(files);
+  const pairs = Symbol.iterator in files ? (files as Iterable<FileEntry>) : Object.entries(files);
 
-  for (const [path, given] of pairs) {
+  for (const [path, given, givenMtime] of pairs) {
     const names = normalizePath(path);
     if (names.length === 0) throw new TypeError(`filesSource: '${path}' names no file`);
     let body: Blob | Uint8Array;
@@ -61,7 +61,7 @@ export function filesSource(
     entries.set(key, {
       body,
       size: body instanceof Blob ? body.size : body.length,
-      mtimeMs: typeof lastModified === "number" ? lastModified : defaultMtime,
+      mtimeMs: givenMtime ?? (typeof lastModified === "number" ? lastModified : defaultMtime),
     });
     for (let depth = 0; depth < names.length; depth++) {
       const parent = names.slice(0, depth).join("/");
