@@ -185,26 +185,12 @@ export function writeResponse(writer: ByteWriter, response: Response, target: Re
 
 async function writeStreamed(writer: ByteWriter, response: Response, target: ResponseTarget): Promise<boolean> {
   const status = response.status;
-  const headers: Array<[string, string]> = [];
-  let declaredLength: number | undefined;
-  let keepAlive = target.keepAlive;
-  let setCookies = false;
-  for (const [name, value] of response.headers) {
-    if (name === "set-cookie") {
-      setCookies = true;
-      continue;
-    }
-    if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) keepAlive = false;
-    if (CONNECTION_MANAGED.has(name)) continue;
-    if (name === "content-length") {
-      declaredLength = Number(value);
-      // Nothing is written yet: the server can still answer 500 for the handler's mistake.
-      if (!/^\d+$/.test(value)) throw new HttpError(500, `invalid Content-Length '${value}' in the handler's response`);
-    }
-    headers.push([name, value]);
-  }
-  if (setCookies) for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
-  headers.push(["date", httpDate()]);
+  const lines = headerLines(response.headers, target.keepAlive);
+  const { declaredLength } = lines;
+  let keepAlive = lines.keepAlive;
+  /** The head with `framing` (a Content-Length or Transfer-Encoding line, or nothing) and the connection line. */
+  const head = (framing = "") =>
+    encodeMessage(`${statusLine(status)}${lines.text}${framing}${connectionLine(keepAlive, target.version)}\r\n`, null);
 
   const bodyless = statusHasNoBody(status) || target.method === "HEAD";
   const reader = response.body?.getReader();
@@ -225,36 +211,31 @@ async function writeStreamed(writer: ByteWriter, response: Response, target: Res
   }
 
   if (bodyless) {
-    if (knownLength !== undefined && !statusHasNoBody(status) && declaredLength === undefined) {
-      headers.push(["content-length", String(knownLength)]);
-    }
-    pushConnectionHeader(headers, keepAlive, target.version);
+    const addLength = knownLength !== undefined && !statusHasNoBody(status) && declaredLength === undefined;
     await reader?.cancel().catch(() => {});
-    await writer.write(serializeHead(status, headers));
+    await writer.write(head(addLength ? `content-length: ${knownLength}\r\n` : ""));
     return keepAlive;
   }
 
   if (knownLength !== undefined) {
-    if (declaredLength === undefined) headers.push(["content-length", String(knownLength)]);
-    pushConnectionHeader(headers, keepAlive, target.version);
-    const head = serializeHead(status, headers);
+    const fixedHead = head(declaredLength === undefined ? `content-length: ${knownLength}\r\n` : "");
     if (!reader || declaredLength === undefined) {
-      await writer.write(first.done ? head : concatBytes(head, toBytes(first.value)));
+      await writer.write(first.done ? fixedHead : concatBytes(fixedHead, toBytes(first.value)));
       return keepAlive;
     }
-    await writer.write(head);
+    await writer.write(fixedHead);
     await pipeFixedLength(reader, writer, declaredLength);
     return keepAlive;
   }
 
   // Length unknown: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
   const chunked = target.version === "1.1";
-  if (chunked) headers.push(["transfer-encoding", "chunked"]);
-  else keepAlive = false;
-  pushConnectionHeader(headers, keepAlive, target.version);
+  if (!chunked) keepAlive = false;
   const frame = chunked ? chunkFrame : (data: Uint8Array) => data;
   const firstBytes = toBytes(first.value);
-  await writer.write(concatBytes(serializeHead(status, headers), firstBytes.length ? frame(firstBytes) : firstBytes));
+  await writer.write(
+    concatBytes(head(chunked ? "transfer-encoding: chunked\r\n" : ""), firstBytes.length ? frame(firstBytes) : firstBytes),
+  );
   try {
     let next = await pendingSecond!;
     while (!next.done) {
@@ -268,11 +249,6 @@ async function writeStreamed(writer: ByteWriter, response: Response, target: Res
   }
   if (chunked) await writer.write(LAST_CHUNK);
   return keepAlive;
-}
-
-function pushConnectionHeader(headers: Array<[string, string]>, keepAlive: boolean, version: "1.0" | "1.1"): void {
-  if (!keepAlive) headers.push(["connection", "close"]);
-  else if (version === "1.0") headers.push(["connection", "keep-alive"]);
 }
 
 async function pipeFixedLength(reader: ReadableStreamDefaultReader<Uint8Array>, writer: ByteWriter, length: number): Promise<void> {
