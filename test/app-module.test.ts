@@ -24,7 +24,7 @@ interface Running {
   output: () => string;
 }
 
-/** Starts `command` in `cwd` and waits for the first http://127.0.0.1:N or http://localhost:N in its output. */
+/** Starts `command` in `cwd` and waits for the first line with http://127.0.0.1:N or http://localhost:N in its output. */
 async function start(command: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Running> {
   const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd,
@@ -37,7 +37,8 @@ async function start(command: string[], options: { cwd?: string; env?: Record<st
       new Promise<string>((resolve, reject) => {
         const read = (chunk: Buffer) => {
           output += chunk.toString();
-          const port = /http:\/\/(?:127\.0\.0\.1|localhost):(\d+)/.exec(output)?.[1];
+          // Up to the line's end: output may arrive cut inside the port number.
+          const port = /http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\/?\s/.exec(output)?.[1];
           if (port) resolve(port);
         };
         child.stdout!.on("data", read);

@@ -57,7 +57,8 @@ describe("browser-httpd init", { timeout: 60_000 }, () => {
         new Promise<string>((resolve, reject) => {
           child.stdout.on("data", (chunk: Buffer) => {
             output += chunk.toString();
-            const match = /listening on (http:\/\/\S+)/.exec(output);
+            // Up to the line's end: output may arrive cut inside the URL.
+            const match = /listening on (http:\/\/\S+)\n/.exec(output);
             if (match) resolve(match[1]!);
           });
           child.once("exit", (code) => reject(new Error(`serve exited (${code})`)));
