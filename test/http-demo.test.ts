@@ -42,7 +42,8 @@ describe("demo app via `browser-httpd serve`", { timeout: 120_000 }, () => {
     const listening = new Promise<string>((resolve, reject) => {
       child.stdout!.on("data", (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(output);
+        // Up to the line's end: output may arrive cut inside the URL.
+        const match = /listening on (http:\/\/\S+)\n/.exec(output);
         if (match) resolve(match[1]!);
       });
       child.once("exit", (code) => reject(new Error(`the CLI exited (${code}) before listening: ${output}`)));
