@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { packageRoot } from "../launcher/build-app.js";
 import { launch, type LaunchedApp } from "../launcher/launch.js";
-import { launchBareResponder } from "./bare-responder.js";
+import { type BareResponder, launchBareResponder } from "./bare-responder.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -228,9 +228,10 @@ function ratio(a: number | string, b: number | string): string {
 async function main(): Promise<void> {
   const reference = await startReference();
   let app: LaunchedApp | undefined;
+  let bareResponder: BareResponder | undefined;
   try {
     app = await launch({ port: appPort, headless: true });
-    await launchBareResponder(app.chromium, barePort);
+    bareResponder = await launchBareResponder(app.chromium, barePort);
     const appUrl = `http://127.0.0.1:${appPort}`;
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const referenceUrl = `http://127.0.0.1:${reference.port}`;
@@ -322,6 +323,8 @@ async function main(): Promise<void> {
       appendFileSync(join(packageRoot, "bench", "RESULTS.md"), section);
     }
   } finally {
+    // Its install proxy would keep this process alive.
+    await bareResponder?.close();
     await app?.close();
     reference.child.kill();
   }

@@ -20,6 +20,9 @@ function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENAMETOOLONG" || code === "EACCES" || code === "EPERM";
 }
 
+/** Paths stat()ed and not yet opened that are remembered (requests in flight, HEAD and 304s that never open). */
+const MAX_JUST_STATTED = 1024;
+
 export function nodeDirectorySource(root: string, options: DirectorySourceOptions = {}): FileSource {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   let rootReal: Promise<string> | undefined;
@@ -54,13 +57,27 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
     }
   }
 
+  /**
+   * What stat() found, for the open() of the same path that follows it in the handler: taken once, so a request
+   * resolves its path (realpath and stat, a third of the work for a small file) once, not twice.
+   */
+  const justStatted = new Map<string, Located>();
+
   return {
     async stat(path) {
-      return (await locate(path))?.stat;
+      const located = await locate(path);
+      if (located?.stat.kind === "file") {
+        if (justStatted.size >= MAX_JUST_STATTED) justStatted.clear();
+        justStatted.set(path.join("/"), located);
+      }
+      return located?.stat;
     },
 
     async open(path, start, end) {
-      const located = await locate(path);
+      const key = path.join("/");
+      const remembered = justStatted.get(key);
+      justStatted.delete(key);
+      const located = remembered ?? (await locate(path));
       if (located?.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
       const handle = await open(located.real, "r");
       let position = start;
