@@ -13,11 +13,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuSeconds } from "./process-cpu.js";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..", ".."); // from dist/bench
 const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
@@ -235,16 +236,6 @@ interface Result {
   latencyP99: string;
   errors: string;
   version: string;
-}
-
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function start(target: Target): Promise<{ child: ChildProcess; port: number }> {

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { packageRoot } from "../launcher/build-app.js";
 import { launch, type LaunchedApp } from "../launcher/launch.js";
 import { type BareResponder, launchBareResponder } from "./bare-responder.js";
+import { cpuSeconds } from "./process-cpu.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -112,15 +113,6 @@ const nodeServers = [
   },
 ];
 type NodeServer = (typeof nodeServers)[number];
-
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 async function startPinned(server: NodeServer): Promise<{ child: ChildProcess; port: number }> {
   // taskset execs node, so the child's pid is the server's. From the package, so that `sirv` resolves.

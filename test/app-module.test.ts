@@ -12,8 +12,8 @@ import WebSocket from "ws";
 import { curl, withTimeout } from "./fixtures/http/harness.js";
 import { freePort } from "./fixtures/iwa/free-port.js";
 import { exampleApp, type Project, writeProject } from "./fixtures/app-module/project.js";
+import { cli, runCli } from "./fixtures/cli.js";
 
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const staticSite = fileURLToPath(new URL("../../examples/static-site/", import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
@@ -70,20 +70,6 @@ async function stop(running: Running | undefined): Promise<void> {
   const exited = once(child, "exit");
   child.kill("SIGKILL");
   await withTimeout(exited, 10_000, "the server to exit");
-}
-
-/** Runs the CLI to its end; resolves with its exit code and output. */
-function runCli(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return withTimeout(
-    new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr }))),
-    30_000,
-    `browser-httpd ${args.join(" ")} to end`,
-  );
 }
 
 /** Opens a WebSocket, sends `message`, resolves with the first message back. */

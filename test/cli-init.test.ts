@@ -9,24 +9,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { withTimeout } from "./fixtures/http/harness.js";
 import { freePort } from "./fixtures/iwa/free-port.js";
-
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-
-function runCli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return withTimeout(
-    new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr }))),
-    30_000,
-    `browser-httpd ${args.join(" ")}`,
-  );
-}
+import { cli, runCli } from "./fixtures/cli.js";
 
 describe("browser-httpd init", { timeout: 60_000 }, () => {
   let dir: string;
