@@ -3,10 +3,11 @@
  * place) on the window's native TCPServerSocket and drives the control panel. The port comes from `?port=` (the
  * launcher's `--port`), else the app module's `port`, else the one last chosen in the panel, else 44818.
  */
-import { serve, type Server } from "../src/index.js";
+import { directoryHandleSource, type FetchHandler, serve, type Server, serveStatic } from "../src/index.js";
 import { type AppModule, AppModuleError, appModuleOf } from "../src/server/app-module.js";
 import { instrument } from "./instrument.js";
 import { Panel, type ServerState } from "./panel.js";
+import { forgetFolder, mayRead, type PickedFolder, pickFolder, rememberedFolder } from "./picked-folder.js";
 import { source, tryPath } from "./served-name.js";
 import { ServerStats } from "./stats.js";
 
@@ -49,6 +50,10 @@ async function loadServed(): Promise<{ module: AppModule; error?: undefined } | 
 const stats = new ServerStats();
 const { module, error: moduleError } = await loadServed();
 const app = module && instrument(module, stats);
+/** A folder picked in the window, served (instrumented as the app is) instead of the app while it is set. */
+let folder: { handle: PickedFolder; fetch: FetchHandler } | undefined;
+/** The server's handler: the folder's when one is picked, the app's otherwise; switching needs no restart. */
+const servedFetch: FetchHandler = (request, info) => (folder ?? app!).fetch(request, info);
 let server: Server | undefined;
 let status: Status = { state: "stopped", stats: stats.snapshot() };
 const settledWaiters: Array<(status: Status) => void> = [];
@@ -80,7 +85,7 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
   setStatus("starting");
   let candidate: Server;
   try {
-    candidate = serve({ hostname: host, port, ...app, onListen: module?.onListen });
+    candidate = serve({ hostname: host, port, ...app, fetch: servedFetch, onListen: module?.onListen });
     await candidate.ready();
   } catch (error) {
     const message =
@@ -110,9 +115,32 @@ async function stop(): Promise<void> {
   }
 }
 
+function serveFolder(handle: PickedFolder | undefined): void {
+  folder = handle && { handle, fetch: instrument({ fetch: serveStatic(directoryHandleSource(handle), { listing: true }) }, stats).fetch };
+  panel.setFolder(handle?.name);
+}
+
+/** Runs a folder action from the panel; a refusal (the picker cancelled, permission denied) is logged. */
+function folderAction(action: () => Promise<void>): void {
+  action().catch((error: unknown) => {
+    if ((error as { name?: unknown }).name !== "AbortError") stats.addError(`folder: ${describe(error)}`);
+  });
+}
+
 const panel = new Panel(stats, {
   start: (host, port) => void start(host, port, true),
   stop: () => void stop(),
+  pickFolder: () => folderAction(async () => serveFolder(await pickFolder())),
+  resumeFolder: () =>
+    folderAction(async () => {
+      const handle = await rememberedFolder();
+      if (handle && (await mayRead(handle, true))) serveFolder(handle);
+    }),
+  stopFolder: () =>
+    folderAction(async () => {
+      serveFolder(undefined);
+      await forgetFolder();
+    }),
 });
 panel.setServed(source, tryPath);
 
@@ -136,9 +164,17 @@ setInterval(() => {
 addEventListener("unhandledrejection", (event) => stats.addError(`unhandled: ${describe(event.reason)}`));
 addEventListener("error", (event) => stats.addError(`uncaught: ${event.message}`));
 
+// A folder picked before is served again at once if the browser still lets us read it; otherwise it waits for a
+// click. Before the automation object appears: the launcher takes that as the sign that the server is starting.
+const remembered = await rememberedFolder().catch(() => undefined);
+if (remembered && (await mayRead(remembered, false).catch(() => false))) serveFolder(remembered);
+else if (remembered) panel.setFolder(undefined, remembered.name);
+
 /** For the launcher and tests, which read the app's state over DevTools. */
 const automation = {
   status: (): Status => ({ ...status, stats: stats.snapshot() }),
+  /** The name of the picked folder being served, if any. */
+  folder: (): string | undefined => folder?.handle.name,
   /** The request log, oldest first (the panel shows the same, redrawn a little later). */
   requests: () => stats.log.map(({ method, target, status }) => ({ method, target, status })),
   /** Resolves once the server is listening, has failed to, or is stopped. */

@@ -10,6 +10,12 @@ export type ServerState = "starting" | "listening" | "stopping" | "stopped" | "f
 export interface PanelActions {
   start(host: string, port: number): void;
   stop(): void;
+  /** Serve a folder the user picks instead of the app. */
+  pickFolder(): void;
+  /** Serve the remembered folder again (asks for the permission it lost). */
+  resumeFolder(): void;
+  /** Serve the app again instead of the folder. */
+  stopFolder(): void;
 }
 
 /** The panel shares the thread with the server: redraw at most twice a second. */
@@ -43,6 +49,10 @@ export class Panel {
   #noErrors = element<HTMLElement>("no-errors");
   #tryCurl = element<HTMLElement>("try-curl");
   #served = element<HTMLElement>("served");
+  #resumeFolder = element<HTMLButtonElement>("resume-folder");
+  #stopFolder = element<HTMLButtonElement>("stop-folder");
+  #appSource = "";
+  #appTryPath = "";
   #tryPath = "";
   #counters: Record<string, HTMLElement> = {
     connectionsOpen: element("connections-open"),
@@ -66,14 +76,28 @@ export class Panel {
       actions.start(this.#host.value.trim(), Number(this.#port.value));
     });
     this.#stopButton.addEventListener("click", () => actions.stop());
+    element("pick-folder").addEventListener("click", () => actions.pickFolder());
+    this.#resumeFolder.addEventListener("click", () => actions.resumeFolder());
+    this.#stopFolder.addEventListener("click", () => actions.stopFolder());
     element("clear-log").addEventListener("click", () => stats.clearLog());
     element("clear-errors").addEventListener("click", () => stats.clearErrors());
   }
 
   /** Names what the server serves, and the path to suggest trying. */
   setServed(source: string, tryPath: string): void {
+    this.#appSource = source;
+    this.#appTryPath = tryPath;
     this.#served.textContent = source;
     this.#tryPath = tryPath;
+  }
+
+  /** The picked folder being served (undefined: the app again); `remembered`: a folder that waits for a click. */
+  setFolder(serving: string | undefined, remembered?: string): void {
+    this.#served.textContent = serving === undefined ? this.#appSource : `the folder ${serving}`;
+    this.#tryPath = serving === undefined ? this.#appTryPath : "/";
+    this.#stopFolder.hidden = serving === undefined;
+    this.#resumeFolder.hidden = remembered === undefined;
+    this.#resumeFolder.textContent = remembered === undefined ? "" : `Serve ${remembered} again`;
   }
 
   setAddress(host: string, port: number): void {
