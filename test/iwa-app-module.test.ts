@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { type Project, writeProject } from "./fixtures/app-module/project.js";
-import { curl, launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
+import { curl, launchTestApp, openForeignPage, type TestApp } from "./fixtures/iwa/harness.js";
 
 const staticSite = fileURLToPath(new URL("../../examples/static-site/", import.meta.url));
 
@@ -81,6 +81,37 @@ describe("a folder inside Chromium (start --static DIR)", { timeout: 180_000 }, 
     assert.match(range.stdout.toString(), /^HTTP\/1\.1 206 [\s\S]*content-range: bytes 0-4\/\d+\r\n/);
     assert.match((await curl([`${app.url}notes/`])).stdout.toString(), /<a href="hello\.txt">hello\.txt<\/a>/);
     assert.equal((await curl(["--output", "/dev/null", "--write-out", "%{http_code}", `${app.url}missing`])).stdout.toString(), "404");
+  });
+
+  it("serves a <video> that plays and seeks in Chromium, through Range requests", async () => {
+    const page = await openForeignPage(app);
+    try {
+      const seen = await page.evaluate<{ played: number; seekedTo: number }>(`(async () => {
+        const video = document.createElement("video");
+        video.muted = true;
+        video.src = ${JSON.stringify(`${app.url}media/clip.webm`)};
+        document.body.append(video);
+        await new Promise((resolve, reject) => {
+          video.onloadedmetadata = resolve;
+          video.onerror = () => reject(new Error("the video failed: " + video.error?.message));
+        });
+        await video.play();
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        const played = video.currentTime;
+        video.currentTime = 3;
+        await new Promise((resolve) => (video.onseeked = resolve));
+        return { played, seekedTo: video.currentTime };
+      })()`);
+      assert.ok(seen.played > 0.2, `it played: currentTime ${seen.played}`);
+      assert.ok(Math.abs(seen.seekedTo - 3) < 0.1, `it seeked to 3 s: ${seen.seekedTo}`);
+      const requests = await app.evaluateInApp<Array<{ target: string; status: number }>>("browserHttpd.requests()");
+      assert.ok(
+        requests.some((request) => request.target === "/media/clip.webm" && request.status === 206),
+        `a Range request answered 206: ${JSON.stringify(requests.filter((request) => request.target.startsWith("/media/")))}`,
+      );
+    } finally {
+      await page.close();
+    }
   });
 });
 
