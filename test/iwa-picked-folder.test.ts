@@ -18,6 +18,16 @@ async function until(app: TestApp, expression: string, what: string): Promise<vo
   }
 }
 
+/** Reloads the app's page and waits for the new page's server: the old page answers until it is gone. */
+async function reloadApp(app: TestApp): Promise<void> {
+  await app.evaluateInApp(`globalThis.beforeReload = true, location.reload(), true`);
+  await until(
+    app,
+    `!globalThis.beforeReload && document.readyState === "complete" && globalThis.browserHttpd?.status().state === "listening"`,
+    "the reloaded app to listen",
+  );
+}
+
 describe("a folder picked in the app window", { timeout: 180_000 }, () => {
   let app: TestApp;
   const get = async (path: string) => {
@@ -58,12 +68,8 @@ describe("a folder picked in the app window", { timeout: 180_000 }, () => {
   });
 
   it("serves the remembered folder again after the app restarts", async () => {
-    await app.evaluateInApp(`location.reload(), true`);
-    await until(
-      app,
-      `browserHttpd.status().state === "listening" && browserHttpd.folder() === "site"`,
-      "the app to serve the folder again",
-    );
+    await reloadApp(app);
+    assert.equal(await app.evaluateInApp<string | null>(`browserHttpd.folder() ?? null`), "site");
     assert.deepEqual(await get("/notes/a.txt"), { status: 200, body: "note a" });
   });
 
@@ -71,8 +77,7 @@ describe("a folder picked in the app window", { timeout: 180_000 }, () => {
     await app.evaluateInApp(`document.getElementById("stop-folder").click(), true`);
     await until(app, `browserHttpd.folder() === undefined`, "the app to be served again");
     assert.deepEqual(await get("/hello"), { status: 200, body: "Hello, world!" });
-    await app.evaluateInApp(`location.reload(), true`);
-    await until(app, `browserHttpd.status().state === "listening"`, "the app to restart");
+    await reloadApp(app);
     assert.equal(await app.evaluateInApp<string | null>(`browserHttpd.folder() ?? null`), null);
     assert.equal((await get("/hello")).status, 200);
   });
