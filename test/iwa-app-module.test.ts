@@ -96,7 +96,11 @@ describe("a folder inside Chromium (start --static DIR)", { timeout: 180_000 }, 
           video.onerror = () => reject(new Error("the video failed: " + video.error?.message));
         });
         await video.play();
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        // Playing: the clock moves on (polled; the test's timeout bounds it).
+        await new Promise((resolve) => {
+          const check = () => (video.currentTime > 0.2 ? resolve() : setTimeout(check, 50));
+          check();
+        });
         const played = video.currentTime;
         video.currentTime = 3;
         await new Promise((resolve) => (video.onseeked = resolve));
