@@ -27,7 +27,7 @@
  *   closes at once.
  * - Accepted sockets must stay referenced by the caller until `closed` settles (this wrapper holds the native one).
  */
-import { type ByteReader, type ByteWriter, DIRECT_IO } from "./direct-io.js";
+import { type ByteReader, type ByteWriter, directIoOpenInfo } from "./direct-io.js";
 import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket, TCPSocketOpenInfo } from "./types.js";
 
 /** Capacity in bytes of the Mojo data pipe Chromium creates for each direction of an accepted TCP socket. */
@@ -107,31 +107,16 @@ export function wrapAcceptedSocket(
   const opened = native.opened.then((info): TCPSocketOpenInfo => {
     const accepted = new AcceptedConnection(native, info, lingerMs);
     connection = accepted;
-    let taken: "streams" | "direct" | undefined;
-    const take = (how: "streams" | "direct") => {
-      if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
-      taken = how;
-    };
-    let readable: ReadableStream<Uint8Array> | undefined;
-    let writable: WritableStream<Uint8Array> | undefined;
-    return {
-      get readable() {
-        take("streams");
-        return (readable ??= accepted.readableStream());
-      },
-      get writable() {
-        take("streams");
-        return (writable ??= accepted.writableStream());
-      },
-      [DIRECT_IO]: () => {
-        take("direct");
-        return { reader: accepted.reader, writer: accepted.writer };
-      },
+    const addresses = {
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
       localAddress: info.localAddress ?? server?.localAddress,
       localPort: info.localPort ?? server?.localPort,
     };
+    return directIoOpenInfo(addresses, { reader: accepted.reader, writer: accepted.writer }, () => ({
+      readable: accepted.readableStream(),
+      writable: accepted.writableStream(),
+    }));
   });
   return {
     opened,

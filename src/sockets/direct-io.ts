@@ -32,3 +32,36 @@ export interface DirectIo {
 export function socketIo(opened: TCPSocketOpenInfo): DirectIo {
   return opened[DIRECT_IO]?.() ?? { reader: opened.readable.getReader(), writer: opened.writable.getWriter() };
 }
+
+type SocketStreams = Pick<TCPSocketOpenInfo, "readable" | "writable">;
+type Addresses = Omit<TCPSocketOpenInfo, "readable" | "writable" | typeof DIRECT_IO>;
+
+/**
+ * The open info of an adapter whose streams are built on its direct reader and writer: the streams are made on first
+ * use (a server using the direct pair never pays for them), and either they or the direct pair take the socket.
+ */
+export function directIoOpenInfo(addresses: Addresses, direct: DirectIo, makeStreams: () => SocketStreams): TCPSocketOpenInfo {
+  let taken: "streams" | "direct" | undefined;
+  const take = (how: "streams" | "direct") => {
+    if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
+    taken = how;
+  };
+  let streams: SocketStreams | undefined;
+  const socketStreams = () => {
+    take("streams");
+    return (streams ??= makeStreams());
+  };
+  return {
+    ...addresses,
+    get readable() {
+      return socketStreams().readable;
+    },
+    get writable() {
+      return socketStreams().writable;
+    },
+    [DIRECT_IO]: () => {
+      take("direct");
+      return direct;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import { once } from "node:events";
-import { type ByteReader, type ByteWriter, DIRECT_IO } from "./direct-io.js";
-import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket, TCPSocketOpenInfo } from "./types.js";
+import { type ByteReader, type ByteWriter, directIoOpenInfo } from "./direct-io.js";
+import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket } from "./types.js";
 
 /** Bytes the readable side buffers before it pauses the socket. */
 const READ_HIGH_WATER_MARK = 64 * 1024;
@@ -161,50 +161,31 @@ class NodeSocketIo implements ByteReader, ByteWriter {
 /** Wraps an accepted node:net socket (made with `allowHalfOpen`) as a Direct Sockets `TCPSocket`. */
 export function wrapNodeSocket(socket: net.Socket, lingerMs = DEFAULT_LINGER_MS): TCPSocket {
   const io = new NodeSocketIo(socket, lingerMs);
-  let taken: "streams" | "direct" | undefined;
-  const take = (how: "streams" | "direct") => {
-    if (taken && taken !== how) throw new TypeError("a socket's streams and its direct reader and writer cannot both be used");
-    taken = how;
-  };
-  let streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> } | undefined;
-  // Made on first use: a server using the direct IO never pays for them.
-  const socketStreams = () => {
-    take("streams");
-    return (streams ??= {
-      readable: new ReadableStream<Uint8Array>(
-        {
-          async pull(controller) {
-            const { value, done } = await io.read();
-            if (done) controller.close();
-            else controller.enqueue(value);
-          },
-          cancel: () => io.cancel(),
+  const makeStreams = () => ({
+    readable: new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const { value, done } = await io.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
         },
-        { highWaterMark: 0 },
-      ),
-      writable: new WritableStream<Uint8Array>({
-        write: (chunk) => io.write(chunk),
-        close: () => io.close(),
-        abort: () => io.abort(),
-      }),
-    });
-  };
-  const opened: Promise<TCPSocketOpenInfo> = Promise.resolve({
-    get readable() {
-      return socketStreams().readable;
-    },
-    get writable() {
-      return socketStreams().writable;
-    },
+        cancel: () => io.cancel(),
+      },
+      { highWaterMark: 0 },
+    ),
+    writable: new WritableStream<Uint8Array>({
+      write: (chunk) => io.write(chunk),
+      close: () => io.close(),
+      abort: () => io.abort(),
+    }),
+  });
+  const addresses = {
     remoteAddress: socket.remoteAddress ?? "",
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? "",
     localPort: socket.localPort ?? 0,
-    [DIRECT_IO]: () => {
-      take("direct");
-      return { reader: io, writer: io };
-    },
-  });
+  };
+  const opened = Promise.resolve(directIoOpenInfo(addresses, { reader: io, writer: io }, makeStreams));
   return {
     opened,
     closed: io.closed,
