@@ -7,7 +7,7 @@
  */
 
 import { bufferSource, sameBytes } from "../shared/bytes.js";
-import { Oid, Tag, encodeSequence, encodeTlv, readChildren, readTlv } from "./der.js";
+import { Oid, Tag, encodeSequence, encodeTlv, readChildren, readTlv } from "../shared/der.js";
 import { compressP256Point, decompressP256Point } from "./p256.js";
 
 export type KeyAlgorithm = "ed25519" | "ecdsa-p256";

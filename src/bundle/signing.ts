@@ -8,7 +8,7 @@
  */
 
 import { bufferSource } from "../shared/bytes.js";
-import { ecdsaDerToRaw, ecdsaRawToDer } from "./der.js";
+import { ecdsaDerToRaw, ecdsaRawToDer } from "../shared/der.js";
 import { encodeIntegrityBlock, encodeSignatureAttributes, type IntegritySignature, type ParsedIntegrityBlock } from "./integrity-block.js";
 import { importRawPublicKey, rawPublicKey, type KeyAlgorithm, type SigningKey } from "./keys.js";
 import { webBundleIdFromRawKey, webBundleIdOf } from "./web-bundle-id.js";

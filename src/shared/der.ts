@@ -4,7 +4,7 @@
  * Web Crypto produces.
  */
 
-import { concatAll } from "../shared/bytes.js";
+import { concatAll } from "./bytes.js";
 
 export const Tag = {
   Integer: 0x02,
