@@ -1,6 +1,5 @@
-import { createDemoApp } from "../../app/demo.js";
 import { loadAppModule, displayName, staticFolder } from "../node/app-module.js";
-import type { AppModule } from "../server/app-module.js";
+import { type AppModule, appModuleOf } from "../server/app-module.js";
 import { serve } from "../server/serve.js";
 import { serveStatic } from "../static/index.js";
 import { flag, parseArgs, portFlag } from "./args.js";
@@ -14,7 +13,11 @@ async function appToServe(file: string | undefined, folder: string | undefined):
     // Someone serving a whole folder wants to see what is in it where there is no index.html.
     return { app: { fetch: serveStatic(await staticFolder(folder), { listing: true }) }, name: `${displayName(folder)} (static files)` };
   }
-  return { app: createDemoApp(), name: "browser-httpd demo app" };
+  // The demo is the app module the IWA serves by default (app/served-app.ts), found beside this build at run time:
+  // the CLI does not import the app's floor. It is imported as built rather than bundled like a user's module, so
+  // that it shares this process's copy of the server (its WebSocket upgrades are this server's).
+  const demo = new URL("../../app/served-app.js", import.meta.url);
+  return { app: appModuleOf((await import(demo.href)) as Record<string, unknown>, "app/served-app.js"), name: "browser-httpd demo app" };
 }
 
 /**
