@@ -15,6 +15,10 @@ const commands: Record<string, { module: string; summary: string }> = {
   id: { module: "./id.js", summary: "print the Web Bundle ID of a key: id KEYFILE" },
   bundle: { module: "./bundle.js", summary: "build a signed web bundle: bundle DIR --key KEYFILE --out FILE.swbn [--version X]" },
   verify: { module: "./verify.js", summary: "check a signed web bundle: verify FILE.swbn [--list]" },
+  cert: {
+    module: "./cert.js",
+    summary: "make a self-signed TLS certificate and key: cert --out DIR [--host NAME ...] [--days N] [--force]",
+  },
 };
 
 function usage(): string {
