@@ -70,6 +70,7 @@ export class HttpConnection implements DisconnectWatcher {
         localAddress: opened.localAddress,
         localPort: opened.localPort,
         remoteAddr: { transport: "tcp", hostname: opened.remoteAddress, port: opened.remotePort },
+        secure: opened.tls !== undefined,
       };
       if (this.overCapacity) await this.refuse(new HttpError(503, "too many connections"));
       else await this.serveRequests();

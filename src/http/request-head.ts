@@ -17,7 +17,7 @@ export function requestMethodAndUrl(head: RequestHead, info: ConnectionInfo): { 
     throw new HttpError(417, `expectation '${expect}' is not supported`);
   }
   const local = info.localAddress.includes(":") ? `[${info.localAddress}]` : info.localAddress;
-  const url = requestUrl(head, host ?? `${local}:${info.localPort}`);
+  const url = requestUrl(head, host ?? `${local}:${info.localPort}`, info.secure ? "https" : "http");
   const method = normalizeMethod(head.method);
   if (UNSUPPORTED_METHODS.has(method.toUpperCase())) throw new HttpError(501, `method ${method} is not supported`);
   return { method, url };
@@ -53,18 +53,19 @@ const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5}
  */
 const VERBATIM_TARGET = /^\/[^"#'<>\\^`{|}]*$/;
 const DOT_SEGMENT = /\/(?:\.|%2e)/i;
-/** Serialized origins by Host value: a connection, and most servers, see one or a few. */
-const origins = new Map<string, string>();
+/** Serialized origins by Host value, one map per scheme: a connection, and most servers, see one or a few. */
+const origins = { http: new Map<string, string>(), https: new Map<string, string>() };
 const MAX_CACHED_ORIGINS = 256;
 
-/** `http://` and the Host as the URL parser serializes it (lower case, default port dropped, IPv4 normalized). */
-function originOf(host: string): string {
-  let origin = origins.get(host);
+/** The scheme and the Host as the URL parser serializes it (lower case, default port dropped, IPv4 normalized). */
+function originOf(host: string, scheme: "http" | "https"): string {
+  const cache = origins[scheme];
+  let origin = cache.get(host);
   if (origin === undefined) {
     if (!HOST_FIELD.test(host)) throw new HttpError(400, `invalid Host header '${host}'`);
-    origin = `http://${parseUrl(`http://${host}/`, `invalid Host header '${host}'`).host}`;
-    if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
-    origins.set(host, origin);
+    origin = `${scheme}://${parseUrl(`${scheme}://${host}/`, `invalid Host header '${host}'`).host}`;
+    if (cache.size >= MAX_CACHED_ORIGINS) cache.clear();
+    cache.set(host, origin);
   }
   return origin;
 }
@@ -79,9 +80,9 @@ function parseUrl(url: string, what: string): URL {
 }
 
 /** The request's URL, serialized exactly as `new Request(url).url` would give it. */
-function requestUrl(head: RequestHead, host: string): string {
+function requestUrl(head: RequestHead, host: string, scheme: "http" | "https"): string {
   const target = head.target;
-  const origin = originOf(host);
+  const origin = originOf(host, scheme);
   // Origin-form, nearly every request: kept as it is when the URL parser would not change it.
   if (target.charCodeAt(0) === 0x2f) {
     return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target)

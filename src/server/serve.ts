@@ -6,6 +6,8 @@ import { HttpError } from "../http/errors.js";
 import { type Limits, resolveLimits } from "../http/limits.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
 import { WebSocketHub, type UpgradeOptions, type WebSocketHandler, type BinaryData } from "../websocket/index.js";
+import { loadTlsCredentials, type TlsCredentialInput } from "../tls/credentials.js";
+import { tlsSocket, type TlsSocketOptions } from "../tls/socket.js";
 
 /** What a handler gets besides the request: who is connected, and the server (for `upgrade`, `publish`). */
 export interface ServeInfo extends ConnectionInfo {
@@ -30,6 +32,11 @@ export interface ServeOptions
   onListen?: (address: { hostname: string; port: number; url: string }) => void;
   /** Turns a thrown or rejected handler error into a response; by default logs it and answers 500. */
   onError?: (error: unknown) => Response | Promise<Response>;
+  /**
+   * Serves HTTPS (and WSS) with TLS 1.3: the certificate chain and private key in PEM (`certName`/`keyName` name
+   * them in errors); `handshakeTimeout` in milliseconds, default 10 000.
+   */
+  tls?: TlsCredentialInput & { handshakeTimeout?: number };
   /** Opens the listening socket; by default the runtime's (`listen()` from browser-httpd/sockets). */
   listen?: (hostname: string, options: ListenOptions) => Promise<TCPServerSocket> | TCPServerSocket;
 }
@@ -49,7 +56,7 @@ export interface Server {
   readonly hostname: string;
   /** The bound port once `ready()` resolved (the requested one before). */
   readonly port: number;
-  /** `http://hostname:port/` once `ready()` resolved. */
+  /** `http://hostname:port/` (`https://` with `tls`) once `ready()` resolved. */
   readonly url: string;
   readonly addr: { transport: "tcp"; hostname: string; port: number };
   readonly stats: Readonly<ServerStats>;
@@ -96,6 +103,7 @@ export function serve(options: ServeOptions): Server {
   let port = options.port ?? 8080;
   let draining = false;
   let serverSocket: TCPServerSocket | undefined;
+  let tls: TlsSocketOptions | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const hub = options.websocket ? new WebSocketHub(options.websocket) : undefined;
@@ -136,7 +144,8 @@ export function serve(options: ServeOptions): Server {
       const { value: accepted, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done || !accepted) break;
       stats.acceptedConnections++;
-      const connection = new HttpConnection(accepted, host, connections.size >= limits.maxConnections);
+      const socket = tls ? tlsSocket(accepted, tls) : accepted;
+      const connection = new HttpConnection(socket, host, connections.size >= limits.maxConnections);
       connections.add(connection);
       stats.connections = connections.size;
       const run = connection.run().finally(() => {
@@ -149,6 +158,10 @@ export function serve(options: ServeOptions): Server {
   }
 
   async function start(): Promise<Server> {
+    if (options.tls) {
+      const { handshakeTimeout, ...credentials } = options.tls;
+      tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols: ["http/1.1"], handshakeTimeout };
+    }
     const open = options.listen ?? listen;
     serverSocket = await open(hostname, {
       localPort: port,
@@ -206,7 +219,7 @@ export function serve(options: ServeOptions): Server {
     },
     get url() {
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      return `http://${host}:${port}/`;
+      return `${options.tls ? "https" : "http"}://${host}:${port}/`;
     },
     get addr() {
       return { transport: "tcp" as const, hostname, port };

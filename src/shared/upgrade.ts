@@ -17,6 +17,8 @@ export interface ConnectionInfo {
   localPort: number;
   /** Deno.serve's shape of the same facts. */
   remoteAddr: { transport: "tcp"; hostname: string; port: number };
+  /** True on a TLS connection (request URLs are `https://`). */
+  secure?: boolean;
 }
 
 /** The socket handed over after the 101 response has been written. */

@@ -65,3 +65,25 @@ export function directIoOpenInfo(addresses: Addresses, direct: DirectIo, makeStr
     },
   };
 }
+
+/** Stream objects over a direct reader and writer, for consumers that want the Direct Sockets streams. */
+export function streamsOverIo(io: DirectIo): SocketStreams {
+  return {
+    readable: new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const { value, done } = await io.reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => io.reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    ),
+    writable: new WritableStream<Uint8Array>({
+      write: (chunk) => io.writer.write(chunk),
+      close: () => io.writer.close(),
+      abort: (reason) => io.writer.abort(reason),
+    }),
+  };
+}

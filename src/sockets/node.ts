@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import { once } from "node:events";
-import { type ByteReader, type ByteWriter, directIoOpenInfo } from "./direct-io.js";
+import { type ByteReader, type ByteWriter, directIoOpenInfo, streamsOverIo } from "./direct-io.js";
 import type { ListenOptions, TCPServerSocket, TCPServerSocketOpenInfo, TCPSocket } from "./types.js";
 
 /** Bytes the readable side buffers before it pauses the socket. */
@@ -161,31 +161,14 @@ class NodeSocketIo implements ByteReader, ByteWriter {
 /** Wraps an accepted node:net socket (made with `allowHalfOpen`) as a Direct Sockets `TCPSocket`. */
 export function wrapNodeSocket(socket: net.Socket, lingerMs = DEFAULT_LINGER_MS): TCPSocket {
   const io = new NodeSocketIo(socket, lingerMs);
-  const makeStreams = () => ({
-    readable: new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          const { value, done } = await io.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        },
-        cancel: () => io.cancel(),
-      },
-      { highWaterMark: 0 },
-    ),
-    writable: new WritableStream<Uint8Array>({
-      write: (chunk) => io.write(chunk),
-      close: () => io.close(),
-      abort: () => io.abort(),
-    }),
-  });
+  const direct = { reader: io, writer: io };
   const addresses = {
     remoteAddress: socket.remoteAddress ?? "",
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? "",
     localPort: socket.localPort ?? 0,
   };
-  const opened = Promise.resolve(directIoOpenInfo(addresses, { reader: io, writer: io }, makeStreams));
+  const opened = Promise.resolve(directIoOpenInfo(addresses, direct, () => streamsOverIo(direct)));
   return {
     opened,
     closed: io.closed,

@@ -24,6 +24,18 @@ export interface TCPSocketOpenInfo {
   localPort: number;
   /** This project's adapters only (see direct-io.ts). */
   [DIRECT_IO]?: () => DirectIo;
+  /** This project's TLS wrapper only (src/tls/socket.ts): what the handshake agreed on. */
+  tls?: TlsConnectionFacts;
+}
+
+/** The facts of a TLS connection that the protocols above it use. */
+export interface TlsConnectionFacts {
+  protocol: "TLSv1.3";
+  cipherSuite: string;
+  /** The protocol chosen by ALPN ("http/1.1", "h2"), if the client offered any. */
+  alpnProtocol: string | undefined;
+  /** The client's SNI host name, lower case. */
+  serverName: string | undefined;
 }
 
 export interface TCPSocket {

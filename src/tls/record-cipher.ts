@@ -1,0 +1,91 @@
+/**
+ * Record protection (RFC 8446 §5.2–5.3): AES-GCM over TLSInnerPlaintext, the nonce being the traffic IV XOR the
+ * record's sequence number, the record header as additional data. One RecordCipher per direction and key
+ * generation; sequence numbers are taken in call order, so records may be sealed concurrently and written in order.
+ */
+
+import { bufferSource } from "../shared/bytes.js";
+import { AlertDescription, TlsAlertError } from "./alert.js";
+import { type CipherSuite, IV_LENGTH, TAG_LENGTH } from "./cipher-suite.js";
+import { hkdfExpandLabel } from "./key-schedule.js";
+
+export const ContentType = { change_cipher_spec: 20, alert: 21, handshake: 22, application_data: 23 } as const;
+
+/** Largest TLSPlaintext fragment (2^14) and the most a TLSCiphertext may exceed it by (RFC 8446 §5.2). */
+export const MAX_PLAINTEXT = 16384;
+export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 256;
+export const RECORD_HEADER_LENGTH = 5;
+
+/** Past this many records under one key, the AES-GCM limits of RFC 8446 §5.5 call for a KeyUpdate; this server closes long before. */
+const MAX_SEQUENCE = 2 ** 48;
+
+export class RecordCipher {
+  private sequence = 0;
+
+  private constructor(
+    private readonly key: CryptoKey,
+    private readonly iv: Uint8Array,
+  ) {}
+
+  static async fromSecret(suite: CipherSuite, trafficSecret: Uint8Array): Promise<RecordCipher> {
+    const [keyBytes, iv] = await Promise.all([
+      hkdfExpandLabel(suite, trafficSecret, "key", new Uint8Array(0), suite.keyLength),
+      hkdfExpandLabel(suite, trafficSecret, "iv", new Uint8Array(0), IV_LENGTH),
+    ]);
+    const key = await crypto.subtle.importKey("raw", bufferSource(keyBytes), "AES-GCM", false, ["encrypt", "decrypt"]);
+    return new RecordCipher(key, iv);
+  }
+
+  private nextNonce(): Uint8Array {
+    if (this.sequence >= MAX_SEQUENCE) throw new TlsAlertError(AlertDescription.internal_error, "sequence number exhausted");
+    const nonce = this.iv.slice();
+    let sequence = this.sequence++;
+    for (let i = IV_LENGTH - 1; i >= IV_LENGTH - 7 && sequence > 0; i--) {
+      nonce[i]! ^= sequence % 256;
+      sequence = Math.floor(sequence / 256);
+    }
+    return nonce;
+  }
+
+  /** A whole record (header included) carrying `content` of `type`. */
+  async seal(type: number, content: Uint8Array): Promise<Uint8Array> {
+    const inner = new Uint8Array(content.length + 1);
+    inner.set(content);
+    inner[content.length] = type;
+    const length = inner.length + TAG_LENGTH;
+    const header = Uint8Array.of(ContentType.application_data, 3, 3, length >> 8, length & 0xff);
+    const nonce = this.nextNonce();
+    const sealed = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: bufferSource(nonce), additionalData: header, tagLength: TAG_LENGTH * 8 },
+      this.key,
+      inner,
+    );
+    const record = new Uint8Array(RECORD_HEADER_LENGTH + length);
+    record.set(header);
+    record.set(new Uint8Array(sealed), RECORD_HEADER_LENGTH);
+    return record;
+  }
+
+  /** The inner content type and content of a protected record; bad_record_mac when it does not authenticate. */
+  async open(header: Uint8Array, body: Uint8Array): Promise<{ type: number; content: Uint8Array }> {
+    if (body.length < TAG_LENGTH + 1) throw new TlsAlertError(AlertDescription.bad_record_mac, "protected record too short");
+    const nonce = this.nextNonce();
+    let inner: Uint8Array;
+    try {
+      inner = new Uint8Array(
+        await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: bufferSource(nonce), additionalData: bufferSource(header), tagLength: TAG_LENGTH * 8 },
+          this.key,
+          bufferSource(body),
+        ),
+      );
+    } catch {
+      throw new TlsAlertError(AlertDescription.bad_record_mac, "record failed authentication");
+    }
+    let end = inner.length - 1;
+    while (end >= 0 && inner[end] === 0) end--;
+    if (end < 0) throw new TlsAlertError(AlertDescription.unexpected_message, "protected record with no content type");
+    if (end > MAX_PLAINTEXT) throw new TlsAlertError(AlertDescription.record_overflow, "protected record content over 2^14 bytes");
+    return { type: inner[end]!, content: inner.subarray(0, end) };
+  }
+}
