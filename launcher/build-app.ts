@@ -37,11 +37,30 @@ const esbuildOptions = {
   logLevel: "silent",
 } as const;
 
-export interface StageAppOptions {
+/** What a project config (src/cli/config.ts) adds to the app: its name, its icon, more files in the bundle. */
+export interface AppExtras {
+  /** The app's name in its manifest (name and short_name). */
+  name?: string;
+  /** A PNG (absolute path): staged as icon.png, the manifest's only icon. */
+  icon?: string;
+  /** Files put into the bundle below site/ (`path`, with "/"), read from `source`. */
+  include?: ReadonlyArray<{ source: string; path: string }>;
+}
+
+export interface StageAppOptions extends AppExtras {
   appDir?: string;
   stagingDir?: string;
   /** What the app serves; the demo without it. */
   served?: ServedApp;
+}
+
+/** Where a config's icon goes in the bundle. */
+export const iconFile = "icon.png";
+
+/** Width and height of a PNG, from its IHDR chunk (bytes 16–23). */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
 export interface StagedApp {
@@ -107,10 +126,13 @@ function stampPath(stagingDir: string): string {
   return `${stagingDir.replace(/[\\/]+$/, "")}.stamp.json`;
 }
 
-async function setupDigest(appDir: string, version: string, served: ServedApp | undefined): Promise<string> {
+async function setupDigest(appDir: string, version: string, served: ServedApp | undefined, extras: AppExtras): Promise<string> {
   const tsconfig = nearestTsconfig(appDir);
   return sha256(
     JSON.stringify({
+      name: extras.name ?? null,
+      icon: extras.icon ?? null,
+      include: extras.include ?? [],
       version,
       esbuild: esbuildVersion(),
       esbuildOptions,
@@ -153,9 +175,10 @@ export async function stageApp({
   appDir = join(packageRoot, "app"),
   stagingDir = join(packageRoot, "dist", "iwa"),
   served,
+  ...extras
 }: StageAppOptions = {}): Promise<StagedApp> {
   const { version } = JSON.parse(await readFile(join(packageRoot, "package.json"), "utf8")) as { version: string };
-  const setup = await setupDigest(appDir, version, served);
+  const setup = await setupDigest(appDir, version, served, extras);
   const folder = served && "folder" in served ? resolve(served.folder) : undefined;
   const site = folder === undefined ? [] : await siteFiles(folder);
   const reused = await reusableStage(stagingDir, appDir, setup, site);
@@ -209,6 +232,11 @@ export async function stageApp({
         const source = await readFile(join(appDir, file));
         inputs[resolve(appDir, file)] = sha256(source);
         const manifest = JSON.parse(source.toString("utf8")) as Record<string, unknown>;
+        if (extras.name !== undefined) Object.assign(manifest, { name: extras.name, short_name: extras.name });
+        if (extras.icon !== undefined) {
+          const { width, height } = pngSize(await readFile(extras.icon));
+          manifest.icons = [{ src: `/${iconFile}`, sizes: `${width}x${height}`, type: "image/png", purpose: "any" }];
+        }
         await writeFile(target, JSON.stringify({ ...manifest, version }, null, 2) + "\n");
       } else {
         await copyFile(join(appDir, file), target);
@@ -220,6 +248,18 @@ export async function stageApp({
       await mkdir(dirname(target), { recursive: true });
       await copyFile(join(folder!, file), target);
       outputs[`${siteFolder}/${file}`] = (await digestOf(target))!;
+    }
+    // The config's icon and included files, digested from what was copied like the static inputs below.
+    const copies = [
+      ...(extras.icon === undefined ? [] : [{ source: extras.icon, path: iconFile }]),
+      ...(extras.include ?? []).map(({ source, path }) => ({ source, path: `${siteFolder}/${path}` })),
+    ];
+    for (const { source, path } of copies) {
+      const target = join(building, path);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(source, target);
+      outputs[path] = (await digestOf(target))!;
+      inputs[source] = outputs[path]!;
     }
     // Static inputs are digested from what was copied: a file changed meanwhile is caught by the next start.
     for (const file of appFiles) inputs[resolve(appDir, file)] ??= outputs[file]!;

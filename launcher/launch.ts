@@ -4,9 +4,9 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { loadOrCreateSigningKey, readSignedBundle, type SignedStagedApp, signStagedApp } from "./app-bundle.js";
-import { packageRoot, type StagedApp, stageApp } from "./build-app.js";
+import { type AppExtras, packageRoot, type StagedApp, stageApp } from "./build-app.js";
 import { findOrInstallChromium } from "./find-chromium.js";
-import { checkServedApp, type ServedApp } from "./served-app.js";
+import { checkServedApp, type ServedApp, servedName } from "./served-app.js";
 import { formatSeconds, PhaseClock } from "./phases.js";
 import { AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
 import { removeAbandonedProfiles } from "./temporary-profile.js";
@@ -17,7 +17,12 @@ export const defaultBundlePath = join(packageRoot, "dist", "browser-httpd.swbn")
 
 export type InstallMode = "dev-proxy" | "signed";
 
-export interface LaunchOptions {
+/** Why `start` refuses port 0, wherever it comes from (--port, the config, the module). */
+export const portZeroRule =
+  "start needs a fixed port from 1 to 65535: inside Chromium the app listens with Direct Sockets on the port it is " +
+  "given, and start waits for that port and prints it (0, any free port, is for serve)";
+
+export interface LaunchOptions extends AppExtras {
   /** `--chrome`; otherwise $CHROME_PATH or the usual names on $PATH. */
   chromePath?: string;
   headless?: boolean;
@@ -74,11 +79,17 @@ export async function buildApp(options: {
   stagingDir?: string;
   appDir?: string;
   served?: ServedApp;
+  extras?: AppExtras;
   log?: (line: string) => void;
 }): Promise<BuiltApp> {
   const log = options.log ?? (() => undefined);
   const clock = new PhaseClock();
-  const staged = await stageApp({ stagingDir: options.stagingDir, appDir: options.appDir, served: options.served });
+  const staged = await stageApp({
+    stagingDir: options.stagingDir,
+    appDir: options.appDir,
+    served: options.served,
+    ...options.extras,
+  });
   clock.mark("app build", staged.reused ? "reused" : "esbuild");
   const signingKey = await loadOrCreateSigningKey(options.keyPath);
   if (signingKey.created) log(`Generated a signing key: ${options.keyPath} (keep it: it fixes the app's Web Bundle ID).`);
@@ -103,6 +114,10 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
 
   // A module that cannot run is refused here, before anything starts, with the file and the rule.
   const checked = options.served ? await checkServedApp(options.served, log) : {};
+  if (options.port === 0) throw new AppStartError(`port 0: ${portZeroRule}`);
+  if (options.port === undefined && checked.port === 0) {
+    throw new AppStartError(`${servedName(options.served!)}: port 0: ${portZeroRule}; pass --port N to override it`);
+  }
 
   // A fresh profile has no remembered port, so the app will take the module's port or 44818: check it before starting anything.
   const expectedPort = options.port ?? checked.port ?? (profileDir === undefined ? defaultAppPort : undefined);
@@ -127,6 +142,7 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     stagingDir: options.stagingDir,
     appDir: options.appDir,
     served: options.served,
+    extras: { name: options.name, icon: options.icon, include: options.include },
     log,
   });
 

@@ -3,6 +3,7 @@ import { type AppModule, appModuleOf } from "../server/app-module.js";
 import { serve } from "../server/serve.js";
 import { serveStatic } from "../static/index.js";
 import { flag, parseArgs, portFlag } from "./args.js";
+import { configFor } from "./config.js";
 
 const flags = ["host", "port", "static"];
 
@@ -33,9 +34,13 @@ export default async function serveCommand(argv: string[]): Promise<number> {
   if (extra.length > 0 || (file !== undefined && folder !== undefined)) {
     throw new Error("serve takes one app module (serve ./app.ts) or one folder (serve --static DIR), not more");
   }
-  const { app, name } = await appToServe(file, folder);
+  // The project config (browser-httpd.config.*, package.json's field): flags win over it, it wins over the module.
+  const config = await configFor(file);
+  const served = await appToServe(file, file === undefined ? (folder ?? config.static) : undefined);
+  const { app } = served;
+  const name = config.name ?? served.name;
   const hostname = flag(args, "host") ?? app.hostname ?? "127.0.0.1";
-  const port = portFlag(args, "port", app.port ?? 8080);
+  const port = portFlag(args, "port", config.port ?? app.port ?? 8080);
   const shutdown = new AbortController();
   const server = serve({ ...app, hostname, port, signal: shutdown.signal });
   try {

@@ -5,10 +5,11 @@
  * While it runs, a crashed app page is loaded again (launcher/supervise.ts), up to 5 crashes a minute.
  */
 import { parseArgs } from "node:util";
-import { defaultAppPort, type InstallMode, launch, type LaunchedApp } from "../../launcher/launch.js";
+import { defaultAppPort, type InstallMode, launch, type LaunchedApp, type LaunchOptions, portZeroRule } from "../../launcher/launch.js";
 import { formatPhases, formatSeconds, type Phase } from "../../launcher/phases.js";
 import { type ServedApp, servedName } from "../../launcher/served-app.js";
 import { supervise } from "../../launcher/supervise.js";
+import { ConfigError, configFor } from "./config.js";
 
 const usage = `usage: browser-httpd start [FILE | --static DIR] [options]
 
@@ -21,8 +22,8 @@ what it imports), the files of the folder DIR (--static), or without either the 
 
 options:
   --static DIR         serve the files of DIR (put into the signed bundle), with listings where no index.html
-  --port N             the app's port (default: the module's port, else the one last chosen in its window,
-                       else ${defaultAppPort})
+  --port N             the app's port (default: the config's port, else the module's, else the one last
+                       chosen in its window, else ${defaultAppPort}); a fixed one: Chromium cannot pick one (0)
   --chrome PATH        the browser to run (default: $CHROME_PATH, then chromium, chromium-browser,
                        google-chrome, chrome on PATH; installed with apt-get when none and allowed)
   --headful            show the browser window (default: headless)
@@ -30,15 +31,21 @@ options:
                        by the next start when this one is killed)
   --install MODE       dev-proxy (default): Chromium installs from a local proxy serving the signed bundle;
                        signed: Chromium installs the .swbn itself (Chrome builds that accept it)
-  --key FILE           signing key (default: .keys/iwa-signing-key.pem, generated on first run)
+  --key FILE           signing key (default: the config's signingKey, else .keys/iwa-signing-key.pem,
+                       generated on first run)
   --bundle FILE        where to write the signed bundle (default: dist/browser-httpd.swbn)
   --verbose            show Chromium's stderr and the app's console
   -h, --help           this help
+
+A project config (browser-httpd.config.json, .mjs or .js, or a "browser-httpd" field in package.json), in the
+module's folder or the working folder, may give name, port, icon (a PNG), signingKey, include (files or globs put
+into the bundle below site/) and static (a folder); the options above win over it.
 `;
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = Number(text);
+  if (/^0+$/.test(text)) throw new Error(`--port 0: ${portZeroRule}`);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new Error(`--port must be from 1 to 65535, not "${text}"`);
   return port;
 }
@@ -88,7 +95,11 @@ function summary(app: LaunchedApp, served: ServedApp | undefined): string {
   );
 }
 
-export default async function start(argv: string[]): Promise<number> {
+/**
+ * What `start` is to launch, from its arguments and the project config (flags win over the config): every check
+ * that needs no browser is made here. Undefined for --help.
+ */
+export async function startOptions(argv: string[]): Promise<LaunchOptions | undefined> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -106,17 +117,53 @@ export default async function start(argv: string[]): Promise<number> {
     },
     strict: true,
   });
-  if (values.help) {
+  if (values.help) return undefined;
+  if (positionals.length > 1 || (positionals.length === 1 && values.static !== undefined)) {
+    throw new Error("start takes one app module (start ./app.ts) or one folder (start --static DIR), not more");
+  }
+  const module = positionals[0];
+  const config = await configFor(module);
+  const folder = module === undefined ? (values.static ?? config.static) : undefined;
+  const served: ServedApp | undefined = module !== undefined ? { module } : folder !== undefined ? { folder } : undefined;
+  const port = parsePort(values.port);
+  if (port === undefined && config.port === 0) throw new ConfigError(config.file!, `port 0: ${portZeroRule}`);
+  if (config.include && served && "folder" in served) {
+    throw new ConfigError(
+      config.file!,
+      "include puts files into the bundle beside an app module or the demo; a static folder's files are all in it already",
+    );
+  }
+  return {
+    chromePath: values.chrome,
+    headless: !values.headful,
+    profileDir: values.profile,
+    port: port ?? config.port,
+    install: parseInstallMode(values.install),
+    keyPath: values.key ?? config.signingKey,
+    bundlePath: values.bundle,
+    served,
+    name: config.name,
+    icon: config.icon,
+    include: config.include,
+    verbose: values.verbose,
+  };
+}
+
+export default async function start(argv: string[]): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let options: LaunchOptions | undefined;
+  try {
+    options = await startOptions(argv);
+  } catch (error) {
+    if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw error;
+    log(`browser-httpd start: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  if (options === undefined) {
     process.stdout.write(usage);
     return 0;
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  if (positionals.length > 1 || (positionals.length === 1 && values.static !== undefined)) {
-    log("browser-httpd start: start takes one app module (start ./app.ts) or one folder (start --static DIR), not more");
-    return 1;
-  }
-  const served: ServedApp | undefined =
-    positionals[0] !== undefined ? { module: positionals[0] } : values.static !== undefined ? { folder: values.static } : undefined;
+  const { served } = options;
 
   // Signals that arrive while starting cancel the start; after it, they stop the app.
   let stopRequested: NodeJS.Signals | undefined;
@@ -135,18 +182,7 @@ export default async function start(argv: string[]): Promise<number> {
 
   let app: LaunchedApp | undefined;
   try {
-    app = await launch({
-      chromePath: values.chrome,
-      headless: !values.headful,
-      profileDir: values.profile,
-      port: parsePort(values.port),
-      install: parseInstallMode(values.install),
-      keyPath: values.key,
-      bundlePath: values.bundle,
-      served,
-      verbose: values.verbose,
-      log,
-    });
+    app = await launch({ ...options, log });
     if (!stopRequested) {
       process.stdout.write(summary(app, served));
       // Crashed pages are loaded again; supervision ends when the window closes, Chromium exits, or it gives up.
