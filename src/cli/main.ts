@@ -10,7 +10,7 @@ const commands: Record<string, { module: string; summary: string }> = {
     module: "./serve.js",
     summary: "run an app module, a folder or the demo app here: serve [FILE | --static DIR] [--host 127.0.0.1] [--port 8080]",
   },
-  init: { module: "./init.js", summary: "write a minimal app module and a README section, ready for start: init [DIR]" },
+  init: { module: "./init.js", summary: "write a minimal app module, an icon, a config and a README section, ready for start: init [DIR]" },
   keygen: { module: "./keygen.js", summary: "generate a signing key [--algorithm ed25519|ecdsa-p256] [--format pem|jwk] --out FILE" },
   id: { module: "./id.js", summary: "print the Web Bundle ID of a key: id KEYFILE" },
   bundle: { module: "./bundle.js", summary: "build a signed web bundle: bundle DIR --key KEYFILE --out FILE.swbn [--version X]" },
