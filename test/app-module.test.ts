@@ -1,7 +1,8 @@
 /**
  * App modules as a user runs them: `browser-httpd serve ./app.ts` and `serve --static DIR` in a child process, asked
  * by fetch, curl and `ws`; every bad module refused with an error naming the file and the rule, by `serve` and by
- * `start` before any browser starts; and examples/app.ts on Node (`serve`), Deno (`deno serve`) and Bun (`bun`).
+ * `start` before any browser starts; and examples/app.ts on Node (`serve`), Deno (`deno serve`) and Bun (`bun`),
+ * over HTTP and WebSocket (an echo of a text and a binary message on each).
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -61,6 +62,20 @@ async function waitForOutput(running: Running, pattern: RegExp): Promise<void> {
   while (!pattern.test(running.output())) {
     if (Date.now() > deadline) assert.fail(`no ${pattern} in the output: ${running.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Opens a WebSocket, sends `bytes` as a binary message, resolves with the first message back (binary too). */
+async function echoBinaryOverWebSocket(url: string, bytes: Uint8Array): Promise<Uint8Array> {
+  const socket = new WebSocket(url);
+  try {
+    await withTimeout(once(socket, "open"), 10_000, "the WebSocket to open");
+    socket.send(bytes);
+    const [data, isBinary] = (await withTimeout(once(socket, "message"), 10_000, "the echo")) as [Buffer, boolean];
+    assert.equal(isBinary, true, "a binary message echoed as binary");
+    return new Uint8Array(data);
+  } finally {
+    socket.close();
   }
 }
 
@@ -335,7 +350,11 @@ describe("examples/app.ts on Node, Deno and Bun, started the way README.md says"
         assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
         assert.match(await page.text(), /Hello from an app module/);
         assert.equal((await fetch(`${server.base}/nothing`)).status, 404);
-        if (name.startsWith("Node")) assert.equal(await echoOverWebSocket(`ws://127.0.0.1:${port}/ws`, "hi"), "hi");
+        // The WebSocket route: browser-httpd's upgrade on Node, Bun's server.upgrade, Deno's upgradeWebSocket.
+        assert.equal(await echoOverWebSocket(`ws://127.0.0.1:${port}/ws`, `hi from ${name}`), `hi from ${name}`);
+        const binary = await echoBinaryOverWebSocket(`ws://127.0.0.1:${port}/ws`, new Uint8Array([0, 1, 2, 255]));
+        assert.deepEqual([...binary], [0, 1, 2, 255]);
+        assert.equal((await fetch(`${server.base}/ws`)).status, 426, "a plain GET of the WebSocket route");
       } finally {
         await stop(server);
       }
