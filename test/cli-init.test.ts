@@ -15,6 +15,7 @@ import { startOptions } from "../src/cli/start.js";
 import { withTimeout } from "./fixtures/http/harness.js";
 import { freePort } from "./fixtures/iwa/free-port.js";
 import { cli, runCli } from "./fixtures/cli.js";
+import { decodePng } from "./fixtures/iwa/png.js";
 
 describe("browser-httpd init", { timeout: 60_000 }, () => {
   let dir: string;
@@ -41,7 +42,7 @@ describe("browser-httpd init", { timeout: 60_000 }, () => {
   it("writes a valid 256 × 256 PNG icon, and a config that names it", async () => {
     const png = await readFile(join(dir, "my-server", "icon.png"));
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    // The chunks: IHDR (256 × 256, 8-bit RGBA), then IDAT, then IEND; each CRC is checked by the decoder below.
+    // The chunks: IHDR (256 × 256, 8-bit RGBA), then IDAT, then IEND.
     const chunks: Array<{ type: string; data: Buffer }> = [];
     for (let offset = 8; offset < png.length; ) {
       const length = png.readUInt32BE(offset);
@@ -54,6 +55,8 @@ describe("browser-httpd init", { timeout: 60_000 }, () => {
     );
     const header = chunks[0]!.data;
     assert.deepEqual([header.readUInt32BE(0), header.readUInt32BE(4), ...header.subarray(8)], [256, 256, 8, 6, 0, 0, 0]);
+    // Every chunk's CRC, and the pixel rows' length, checked by the tests' PNG decoder.
+    assert.deepEqual({ ...decodePng(png), distinctSampleValues: undefined }, { width: 256, height: 256, distinctSampleValues: undefined });
     const rows = inflateSync(chunks[1]!.data);
     assert.equal(rows.length, 256 * (1 + 256 * 4), "one filter byte and 256 RGBA pixels a row");
     // Opaque in the middle, transparent in the rounded corner.
