@@ -9,7 +9,6 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +18,7 @@ import { loadTlsCredentials, SignatureScheme } from "../src/tls/credentials.js";
 import { createSelfSignedCertificate, spkiSha256Base64 } from "../src/tls/x509.js";
 import { runCli } from "./fixtures/cli.js";
 import { withTimeout } from "./fixtures/http/harness.js";
+import { freePort } from "./fixtures/iwa/free-port.js";
 
 interface Run {
   code: number;
@@ -45,17 +45,10 @@ async function ok(command: string, args: string[], cwd: string): Promise<string>
   return result.stdout;
 }
 
-/** A port that was free a moment ago (s_server cannot listen on port 0 and report it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
-/** `openssl s_server -www -tls1_3` on 127.0.0.1, once it prints ACCEPT (tries three ports if one was taken). */
+/**
+ * `openssl s_server -www -tls1_3` on 127.0.0.1 (it cannot listen on port 0 and report it: a port free a moment ago),
+ * once it prints ACCEPT; three ports are tried in case one was taken in between.
+ */
 async function startSServer(cert: string, key: string, cwd: string): Promise<{ child: ChildProcess; port: number }> {
   let lastOutput = "";
   for (let attempt = 0; attempt < 3; attempt++) {

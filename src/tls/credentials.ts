@@ -40,7 +40,7 @@ export const SignatureScheme = {
 /** Limits on what is read: one certificate, the chain, and a whole PEM file. */
 export const MAX_CERTIFICATE_SIZE = 64 * 1024;
 export const MAX_CHAIN_LENGTH = 10;
-const MAX_PEM_SIZE = 1024 * 1024;
+const MAX_FILE_SIZE = 1024 * 1024;
 /** RSA moduli below this are refused (NIST SP 800-131A; what browsers still accept). */
 const MIN_RSA_BITS = 2048;
 
@@ -112,20 +112,25 @@ function hex(scheme: number): string {
 // --- reading the files ---
 
 function pemText(input: string | Uint8Array, name: string): string {
-  const size = typeof input === "string" ? input.length : input.byteLength;
-  if (size > MAX_PEM_SIZE)
-    throw new Error(`${name}: larger than ${MAX_PEM_SIZE / 1024} KiB, too large for a PEM file of keys or certificates`);
+  checkSize(input, name);
   return typeof input === "string" ? input : new TextDecoder().decode(input);
 }
 
+function checkSize(input: string | Uint8Array, name: string): void {
+  const size = typeof input === "string" ? input.length : input.byteLength;
+  if (size > MAX_FILE_SIZE) throw new Error(`${name}: larger than ${MAX_FILE_SIZE / 1024} KiB, too large for keys or certificates`);
+}
+
 /** Raw DER bytes given instead of PEM text: they begin with a SEQUENCE tag, where PEM text cannot. */
-function isDer(input: string | Uint8Array): input is Uint8Array {
-  return typeof input !== "string" && input[0] === Tag.Sequence;
+function isDer(input: string | Uint8Array, name: string): input is Uint8Array {
+  if (typeof input === "string" || input[0] !== Tag.Sequence) return false;
+  checkSize(input, name);
+  return true;
 }
 
 function readCertificates(input: string | Uint8Array, name: string): Uint8Array[] {
   let ders: (Uint8Array | null)[];
-  if (isDer(input)) ders = [input];
+  if (isDer(input, name)) ders = [input];
   else {
     const blocks = pemBlocks(pemText(input, name)).filter((block) => block.label === "CERTIFICATE");
     if (blocks.length === 0) throw new Error(`${name}: no CERTIFICATE block (expected "-----BEGIN CERTIFICATE-----")`);
@@ -156,7 +161,7 @@ interface PrivateKeyDer {
 }
 
 function readPrivateKey(input: string | Uint8Array, name: string): PrivateKeyDer {
-  if (isDer(input)) {
+  if (isDer(input, name)) {
     try {
       return { pkcs8: input, type: pkcs8KeyType(input, name), label: "PRIVATE KEY" };
     } catch (error) {
@@ -174,9 +179,13 @@ function readPrivateKey(input: string | Uint8Array, name: string): PrivateKeyDer
       `${name}: the private key is encrypted, which is not supported; decrypt it: openssl pkey -in ${name} -out plain-key.pem`,
     );
   }
+  if (block.label === "OPENSSH PRIVATE KEY") {
+    throw new Error(
+      `${name}: an OpenSSH private key, which is not supported (expected "-----BEGIN PRIVATE KEY-----", as openssl genpkey writes)`,
+    );
+  }
   if (!PRIVATE_KEY_LABELS.includes(block.label)) {
-    const kind = block.label.replace(/ ?PRIVATE KEY$/, "");
-    throw new Error(`${name}: unsupported key type (${kind === "OPENSSH" ? "an OpenSSH key file" : kind}); ${SUPPORTED}`);
+    throw new Error(`${name}: unsupported key type (${block.label.replace(/ ?PRIVATE KEY$/, "")}); ${SUPPORTED}`);
   }
   if (!block.der) throw new Error(`${name}: the ${block.label} block is not valid base64`);
   try {

@@ -88,9 +88,11 @@ const OID = {
 /**
  * A self-signed certificate for a local server, with a new ECDSA P-256 key: X.509 v3, a random positive serial,
  * subject and issuer CN the first host, every host in subjectAltName. It is an end-entity certificate that clients
- * take as its own trust anchor (`curl --cacert`, `gnutls-cli --x509cafile`): basicConstraints CA:FALSE (critical),
- * keyUsage digitalSignature (critical), extendedKeyUsage serverAuth. Browsers refuse a CA certificate used as a
- * server's (Firefox: MOZILLA_PKIX_ERROR_CA_CERT_USED_AS_END_ENTITY), hence not CA:TRUE.
+ * take as its own trust anchor: basicConstraints CA:FALSE (critical), keyUsage digitalSignature (critical),
+ * extendedKeyUsage serverAuth. `curl --cacert`, `gnutls-cli --x509cafile` and `openssl verify -CAfile` accept it;
+ * Chromium does with `--ignore-certificate-errors-spki-list` or when its NSS store trusts it as a peer
+ * (`certutil -A -t "P,,"`), not as a CA ("C,,": ERR_CERT_INVALID). Not CA:TRUE: Firefox refuses a CA certificate
+ * as a server's (MOZILLA_PKIX_ERROR_CA_CERT_USED_AS_END_ENTITY), and a CA key should not serve TLS.
  */
 export async function createSelfSignedCertificate(options: SelfSignedOptions = {}): Promise<SelfSignedCertificate> {
   const hosts = [...new Set((options.hosts ?? DEFAULT_HOSTS).map(normalizeHost))];
