@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Tag, ecdsaDerToRaw, oidToString, readTlv } from "../src/shared/der.js";
+import { Tag, ecdsaDerToRaw, oidToString, readChildren, readTlv } from "../src/shared/der.js";
 import * as der from "../src/shared/der-writer.js";
 import { loadTlsCredentials, SignatureScheme } from "../src/tls/credentials.js";
 import { createSelfSignedCertificate, spkiSha256Base64 } from "../src/tls/x509.js";
@@ -493,6 +493,22 @@ describe("loadTlsCredentials", () => {
       await assert.rejects(load(await readFile(join(dir, "rsa1024.crt"), "utf8"), small), {
         message: "key.pem: RSA key of 1024 bits is too small (at least 2048)",
       });
+    });
+
+    it("SEC1 keys: without curve parameters the curve comes from the key's length; explicit parameters are refused", async () => {
+      const certP384 = await readFile(join(dir, "cert-p384-sec1.pem"), "utf8");
+      const sec1 = pemDer(await readFile(join(dir, "key-p384-sec1.pem"), "utf8"));
+      const contents = readTlv(sec1, 0).value;
+      const fields = readChildren(contents).filter((field) => field.tag !== 0xa0); // [0] parameters dropped
+      const bare = der.sequence(fields.map((field) => contents.subarray(field.start, field.end)));
+      const barePem = `-----BEGIN EC PRIVATE KEY-----\n${Buffer.from(bare).toString("base64")}\n-----END EC PRIVATE KEY-----\n`;
+      const credentials = await load(certP384, barePem);
+      assert.deepEqual(credentials.signatureSchemes, [SignatureScheme.ecdsa_secp384r1_sha384]);
+      const explicit = await makeKey("explicit.pem", "ec", "-in", "key-p256-sec1.pem", "-param_enc", "explicit");
+      assert.match(explicit, /BEGIN EC PRIVATE KEY/);
+      await assert.rejects(load(certPem, explicit), /^Error: key\.pem: malformed EC PRIVATE KEY \(.*explicit curve parameters/);
+      const openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+      await assert.rejects(load(certPem, openssh), /^Error: key\.pem: an OpenSSH private key, which is not supported/);
     });
 
     it("a key that is not the certificate's", async () => {
