@@ -82,10 +82,15 @@ async function start(host: string, port: number, remember: boolean): Promise<voi
     return;
   }
   lastAttempt = { host, port, remember };
+  if (tlsRequested && !tls) {
+    // Serving plain HTTP where HTTPS was asked for would be a silent downgrade.
+    stats.addError("HTTPS was asked for (?tls=1) and the certificate has not arrived from the launcher yet");
+    return;
+  }
   setStatus("starting");
   let candidate: Server;
   try {
-    candidate = serve({ hostname: host, port, ...app, fetch: servedFetch, onListen: module?.onListen });
+    candidate = serve({ hostname: host, port, ...app, tls, fetch: servedFetch, onListen: module?.onListen });
     await candidate.ready();
   } catch (error) {
     const message =
@@ -170,6 +175,13 @@ const remembered = await rememberedFolder().catch(() => undefined);
 if (remembered && (await mayRead(remembered, false).catch(() => false))) serveFolder(remembered);
 else if (remembered) panel.setFolder(undefined, remembered.name);
 
+/**
+ * With `?tls=1` the server waits for its certificate and key: the launcher hands them over DevTools, so that they
+ * stay in memory only, never in the signed bundle or the profile.
+ */
+const tlsRequested = new URLSearchParams(location.search).get("tls") === "1";
+let tls: { cert: string; key: string; certName: string; keyName: string } | undefined;
+
 /** For the launcher and tests, which read the app's state over DevTools. */
 const automation = {
   status: (): Status => ({ ...status, stats: stats.snapshot() }),
@@ -182,6 +194,14 @@ const automation = {
     status.state === "starting" || status.state === "stopping"
       ? new Promise<Status>((resolve) => settledWaiters.push(resolve))
       : Promise.resolve(automation.status()),
+  /** Gives the server its TLS certificate and key (PEM) and starts it, once; resolves with the outcome. */
+  configureTls: (credentials: { cert: string; key: string; certName: string; keyName: string }): Promise<Status> => {
+    if (!tls && tlsRequested) {
+      tls = credentials;
+      void start(lastAttempt.host, lastAttempt.port, false);
+    }
+    return automation.settled();
+  },
   /** Starts again on the address that failed; resolves with the outcome. */
   retry: (): Promise<Status> => {
     if (status.state === "failed") void start(lastAttempt.host, lastAttempt.port, lastAttempt.remember);
@@ -192,4 +212,6 @@ const automation = {
 
 const { host, port } = initialAddress(module);
 panel.setAddress(host, port);
-void start(host, port, false);
+lastAttempt = { host, port, remember: false };
+if (!tlsRequested) void start(host, port, false);
+else setStatus("starting");

@@ -8,7 +8,7 @@ import { type AppExtras, packageRoot, type StagedApp, stageApp } from "./build-a
 import { findOrInstallChromium } from "./find-chromium.js";
 import { checkServedApp, type ServedApp, servedName } from "./served-app.js";
 import { formatSeconds, PhaseClock } from "./phases.js";
-import { AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
+import { type AppTls, AppStartError, type InstallRequest, type RunningIwa, portAnswers, startIwa } from "./start-iwa.js";
 import { removeAbandonedProfiles } from "./temporary-profile.js";
 
 export const defaultAppPort = 44818;
@@ -30,6 +30,8 @@ export interface LaunchOptions extends AppExtras {
   profileDir?: string;
   /** The app's port; without it the app picks its remembered one, or 44818. */
   port?: number;
+  /** HTTPS with these PEM credentials (checked before Chromium starts; never put in the bundle). */
+  tls?: AppTls;
   install?: InstallMode;
   keyPath?: string;
   bundlePath?: string;
@@ -166,6 +168,7 @@ export async function launch(options: LaunchOptions = {}): Promise<LaunchedApp> 
     profileDir,
     install: installRequest,
     port: options.port,
+    tls: options.tls,
     log,
     verbose: options.verbose,
   });

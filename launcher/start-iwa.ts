@@ -3,6 +3,8 @@
  * responses, or Chromium's own signed-bundle install), launches its window and waits until its server answers.
  * Every failure tears down what was started, and `close()` does the same on the way out.
  */
+import { pemBlocks } from "../src/tls/pem.js";
+import { spkiSha256Base64 } from "../src/tls/x509.js";
 import { createConnection } from "node:net";
 import { type RunningChromium, launchChromium } from "./chromium.js";
 import { type DevProxy, type StoredResponse, startDevProxy } from "./dev-proxy.js";
@@ -31,6 +33,15 @@ export interface StartIwaOptions {
   log?: (line: string) => void;
   /** Chromium's stderr and the app's console, for diagnosing. */
   verbose?: boolean;
+  /** HTTPS: the certificate chain and key (PEM, with their file names for errors), handed to the page over DevTools. */
+  tls?: AppTls;
+}
+
+export interface AppTls {
+  cert: string;
+  key: string;
+  certName: string;
+  keyName: string;
 }
 
 export interface AppStatus {
@@ -63,6 +74,8 @@ export interface RunningIwa {
   appSessionId: string;
   /** Evaluates in the app's window. */
   evaluateInApp<T>(expression: string): Promise<T>;
+  /** HTTPS credentials the page gets again whenever it is reloaded or relaunched. */
+  tls: AppTls | undefined;
   /** How long each phase took: Chromium start, install, launch, first answer. */
   phases: Phase[];
   /** Whether Chromium's stderr and the app's console are logged. */
@@ -93,13 +106,35 @@ export function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-async function waitForAppServer(evaluateInApp: <T>(expression: string) => Promise<T>, timeoutMs: number): Promise<AppStatus> {
+async function leafSpkiHash(tls: AppTls): Promise<string> {
+  const leaf = pemBlocks(tls.cert).find((block) => block.label === "CERTIFICATE")?.der;
+  if (!leaf) throw new AppStartError(`${tls.certName}: no CERTIFICATE block`);
+  return spkiSha256Base64(leaf);
+}
+
+/** The app page's URL path: the port, and whether it waits for TLS credentials. */
+export function appLaunchPath(port: number | undefined, tls: AppTls | undefined): string {
+  const query = new URLSearchParams();
+  if (port !== undefined) query.set("port", String(port));
+  if (tls) query.set("tls", "1");
+  const search = query.toString();
+  return search ? `/?${search}` : "/";
+}
+
+/** What, evaluated in the page, starts its server if it waits for something (TLS credentials) and awaits the outcome. */
+export function appStartExpression(tls: AppTls | undefined): string {
+  return tls ? `browserHttpd.configureTls(${JSON.stringify(tls)})` : "browserHttpd.settled()";
+}
+
+async function waitForAppServer(
+  evaluateInApp: <T>(expression: string) => Promise<T>,
+  timeoutMs: number,
+  startExpression: string,
+): Promise<AppStatus> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // The app's module defines browserHttpd once it ran; until then the page may still be loading.
-    const status = await evaluateInApp<AppStatus | null>("typeof browserHttpd === 'object' ? browserHttpd.settled() : null").catch(
-      () => null,
-    );
+    const status = await evaluateInApp<AppStatus | null>(`typeof browserHttpd === 'object' ? ${startExpression} : null`).catch(() => null);
     if (status) return status;
     await sleep(25);
   }
@@ -114,8 +149,9 @@ export async function waitUntilServing(
   evaluateInApp: <T>(expression: string) => Promise<T>,
   log: (line: string) => void,
   timeoutMs = 30_000,
+  startExpression = appStartExpression(undefined),
 ): Promise<AppStatus & { url: string }> {
-  let status = await waitForAppServer(evaluateInApp, timeoutMs);
+  let status = await waitForAppServer(evaluateInApp, timeoutMs, startExpression);
   // A port nothing listens on can still be taken for a minute: by a connection that just closed on it (TIME_WAIT),
   // or an outgoing one that drew it from the ephemeral range. Chromium's listen refuses it; Node's would not.
   const retryUntil = Date.now() + PORT_RETRY_MS;
@@ -229,6 +265,8 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
   };
   try {
     const extraArgs = options.install.mode === "signed" ? [`--install-isolated-web-app-from-file=${options.install.bundlePath}`] : [];
+    // This browser trusts the key it serves with, so its own pages (and tests) can use https:// and wss:// here.
+    if (options.tls) extraArgs.push(`--ignore-certificate-errors-spki-list=${await leafSpkiHash(options.tls)}`);
     const chromium = await launchChromium({
       executable: options.executable,
       headless: options.headless,
@@ -269,7 +307,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     }
     clock.mark("install", options.install.mode === "dev-proxy" && reusedInstall ? "kept" : undefined);
 
-    const launchPath = options.port === undefined ? "/" : `/?port=${options.port}`;
+    const launchPath = appLaunchPath(options.port, options.tls);
     const launched = await launchApp(chromium.cdp, app, launchPath);
     if (options.verbose) {
       await chromium.cdp.send("Runtime.enable", {}, launched.sessionId);
@@ -281,7 +319,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
     }
     clock.mark("launch");
     const evaluateInApp = <T>(expression: string) => evaluate<T>(chromium.cdp, launched.sessionId, expression);
-    const status = await waitUntilServing(evaluateInApp, log);
+    const status = await waitUntilServing(evaluateInApp, log, undefined, appStartExpression(options.tls));
     const url = status.url!;
     const port = Number(new URL(url).port);
     clock.mark("first answer");
@@ -297,6 +335,7 @@ export async function startIwa(options: StartIwaOptions): Promise<RunningIwa> {
       appTargetId: launched.targetId,
       appSessionId: launched.sessionId,
       evaluateInApp,
+      tls: options.tls,
       phases: clock.phases,
       verbose: options.verbose ?? false,
       close: closeAll,

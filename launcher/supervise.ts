@@ -9,12 +9,12 @@
 import { evaluate, launchApp } from "./iwa.js";
 import { formatSeconds } from "./phases.js";
 import type { RunningIwa } from "./start-iwa.js";
-import { waitUntilServing } from "./start-iwa.js";
+import { appLaunchPath, appStartExpression, waitUntilServing } from "./start-iwa.js";
 
 /** What supervision needs of a launched app; `appTargetId`, `appSessionId` and `evaluateInApp` are updated in place when a new window replaces the old one. */
 export type SupervisedApp = Pick<
   RunningIwa,
-  "chromium" | "app" | "appOrigin" | "appTargetId" | "appSessionId" | "evaluateInApp" | "port" | "url" | "verbose"
+  "chromium" | "app" | "appOrigin" | "appTargetId" | "appSessionId" | "evaluateInApp" | "port" | "url" | "verbose" | "tls"
 >;
 
 export interface SuperviseOptions {
@@ -91,7 +91,7 @@ export function supervise(app: SupervisedApp, options: SuperviseOptions = {}): S
     log("The crashed page cannot be reloaded (its DevTools session is gone); launching the app in a new window.");
     replaced.add(app.appTargetId);
     await cdp.send("Target.closeTarget", { targetId: app.appTargetId }).catch(() => undefined);
-    const window = await launchApp(cdp, app.app, `/?port=${app.port}`);
+    const window = await launchApp(cdp, app.app, appLaunchPath(app.port, app.tls));
     if (app.verbose) await cdp.send("Runtime.enable", {}, window.sessionId).catch(() => undefined);
     app.appTargetId = window.targetId;
     app.appSessionId = window.sessionId;
@@ -120,7 +120,7 @@ export function supervise(app: SupervisedApp, options: SuperviseOptions = {}): S
     const how = await bringBack();
     if (finished) return;
     const evaluateInApp = <T>(expression: string) => evaluate<T>(cdp, app.appSessionId, expression);
-    const served = await waitUntilServing(evaluateInApp, log, restartTimeoutMs);
+    const served = await waitUntilServing(evaluateInApp, log, restartTimeoutMs, appStartExpression(app.tls));
     if (finished) return;
     const ms = performance.now() - crashedAt;
     const record: Restart = { crash: crashes, status, ms, how };

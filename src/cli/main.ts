@@ -4,11 +4,13 @@
 const commands: Record<string, { module: string; summary: string }> = {
   start: {
     module: "./start.js",
-    summary: "serve an app module, a folder or the demo app inside Chromium, as an IWA: start [FILE | --static DIR] (127.0.0.1:44818)",
+    summary:
+      "serve an app module, a folder or the demo app inside Chromium, as an IWA: start [FILE | --static DIR] [--tls-cert FILE --tls-key FILE] (127.0.0.1:44818)",
   },
   serve: {
     module: "./serve.js",
-    summary: "run an app module, a folder or the demo app here: serve [FILE | --static DIR] [--host 127.0.0.1] [--port 8080]",
+    summary:
+      "run an app module, a folder or the demo app here: serve [FILE | --static DIR] [--host 127.0.0.1] [--port 8080] [--tls-cert FILE --tls-key FILE]",
   },
   init: { module: "./init.js", summary: "write a minimal app module, an icon, a config and a README section, ready for start: init [DIR]" },
   keygen: { module: "./keygen.js", summary: "generate a signing key [--algorithm ed25519|ecdsa-p256] [--format pem|jwk] --out FILE" },

@@ -4,8 +4,9 @@ import { serve } from "../server/serve.js";
 import { serveStatic } from "../static/index.js";
 import { flag, parseArgs, portFlag } from "./args.js";
 import { configFor } from "./config.js";
+import { readTlsFiles } from "../node/tls-files.js";
 
-const flags = ["host", "port", "static"];
+const flags = ["host", "port", "static", "tls-cert", "tls-key"];
 
 /** What to serve and how to name it: an app module, a folder, or the demo app. */
 async function appToServe(file: string | undefined, folder: string | undefined): Promise<{ app: AppModule; name: string }> {
@@ -22,13 +23,15 @@ async function appToServe(file: string | undefined, folder: string | undefined):
 }
 
 /**
- * `browser-httpd serve [FILE | --static DIR] [--host H] [--port N]`: an app module, a folder, or without either
- * the demo app, on this runtime until Ctrl-C. --host and --port win over the module's hostname and port.
+ * `browser-httpd serve [FILE | --static DIR] [--host H] [--port N] [--tls-cert FILE --tls-key FILE]`: an app
+ * module, a folder, or without either the demo app, on this runtime until Ctrl-C; HTTPS with the TLS flags.
+ * --host and --port win over the module's hostname and port.
  */
 export default async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const unknown = [...args.flags.keys()].filter((name) => !flags.includes(name));
-  if (unknown.length > 0) throw new Error(`serve: unknown option --${unknown[0]} (options: --host, --port, --static)`);
+  if (unknown.length > 0)
+    throw new Error(`serve: unknown option --${unknown[0]} (options: --host, --port, --static, --tls-cert, --tls-key)`);
   const [file, ...extra] = args.positionals;
   const folder = flag(args, "static");
   if (extra.length > 0 || (file !== undefined && folder !== undefined)) {
@@ -41,8 +44,9 @@ export default async function serveCommand(argv: string[]): Promise<number> {
   const name = config.name ?? served.name;
   const hostname = flag(args, "host") ?? app.hostname ?? "127.0.0.1";
   const port = portFlag(args, "port", config.port ?? app.port ?? 8080);
+  const tls = await readTlsFiles(flag(args, "tls-cert"), flag(args, "tls-key"));
   const shutdown = new AbortController();
-  const server = serve({ ...app, hostname, port, signal: shutdown.signal });
+  const server = serve({ ...app, hostname, port, tls, signal: shutdown.signal });
   try {
     await server.ready();
   } catch (error) {

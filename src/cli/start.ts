@@ -10,11 +10,12 @@ import { formatPhases, formatSeconds, type Phase } from "../../launcher/phases.j
 import { type ServedApp, servedName } from "../../launcher/served-app.js";
 import { supervise } from "../../launcher/supervise.js";
 import { ConfigError, configFor } from "./config.js";
+import { readTlsFiles } from "../node/tls-files.js";
 
 const usage = `usage: browser-httpd start [FILE | --static DIR] [options]
 
 Builds and signs the app, starts Chromium, installs and launches the Isolated Web App; its window serves
-HTTP and WebSocket on 127.0.0.1:${defaultAppPort} until Ctrl-C. A page that crashes is loaded again;
+HTTP and WebSocket (HTTPS and WSS with --tls-cert/--tls-key) on 127.0.0.1:${defaultAppPort} until Ctrl-C. A page that crashes is loaded again;
 after 5 crashes within a minute start gives up and exits.
 
 What it serves: the app module FILE (its default export { fetch, websocket?, port?, ... }, bundled with
@@ -34,6 +35,9 @@ options:
   --key FILE           signing key (default: the config's signingKey, else .keys/iwa-signing-key.pem,
                        generated on first run)
   --bundle FILE        where to write the signed bundle (default: dist/browser-httpd.swbn)
+  --tls-cert FILE      serve HTTPS and WSS (TLS 1.3) with this PEM certificate chain; with --tls-key
+  --tls-key FILE       its PEM private key; both go to the app window in memory, never into the bundle
+                       (make a pair with: browser-httpd cert --out DIR)
   --verbose            show Chromium's stderr and the app's console
   -h, --help           this help
 
@@ -112,6 +116,8 @@ export async function startOptions(argv: string[]): Promise<LaunchOptions | unde
       install: { type: "string" },
       key: { type: "string" },
       bundle: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -145,6 +151,7 @@ export async function startOptions(argv: string[]): Promise<LaunchOptions | unde
     name: config.name,
     icon: config.icon,
     include: config.include,
+    tls: await readTlsFiles(values["tls-cert"], values["tls-key"]),
     verbose: values.verbose,
   };
 }
