@@ -16,6 +16,7 @@ import { ContentType, RecordCipher } from "../src/tls/record-cipher.js";
 import { TlsServerConnection } from "../src/tls/server-connection.js";
 import { concatAll } from "../src/shared/bytes.js";
 import * as rfc from "./fixtures/rfc8448.js";
+import { memorySocket } from "./fixtures/tls/memory-socket.js";
 
 const suite = TLS_AES_128_GCM_SHA256;
 const RSA_PSS_RSAE_SHA256 = 0x0804;
@@ -112,44 +113,6 @@ test("the RFC's ClientHello negotiates its suite, group and scheme", () => {
   assert.equal(negotiated.group, 0x001d);
   assert.equal(negotiated.signatureScheme, 0x0403);
 });
-
-/** A socket in memory: what the server writes is collected, what the test pushes is read. */
-function memorySocket() {
-  const written: Uint8Array[] = [];
-  const incoming: Uint8Array[] = [];
-  let waiting: ((chunk: Uint8Array | undefined) => void) | undefined;
-  let ended = false;
-  return {
-    written,
-    push(chunk: Uint8Array) {
-      if (waiting) {
-        const resolve = waiting;
-        waiting = undefined;
-        resolve(chunk);
-      } else incoming.push(chunk);
-    },
-    io: {
-      reader: {
-        read: () =>
-          new Promise<ReadableStreamReadResult<Uint8Array>>((resolve) => {
-            const next = incoming.shift();
-            if (next) return resolve({ value: next, done: false });
-            if (ended) return resolve({ value: undefined, done: true });
-            waiting = (chunk) => resolve(chunk ? { value: chunk, done: false } : { value: undefined, done: true });
-          }),
-        cancel: async () => {
-          ended = true;
-          waiting?.(undefined);
-        },
-      },
-      writer: {
-        write: async (chunk: Uint8Array) => void written.push(chunk.slice()),
-        close: async () => {},
-        abort: async () => {},
-      },
-    },
-  };
-}
 
 test("a TlsServerConnection answers the RFC's ClientHello with the RFC's ServerHello and a flight under its keys", async () => {
   const socket = memorySocket();
