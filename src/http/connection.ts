@@ -10,7 +10,7 @@ import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered
 import { expectsContinue, requestMethodAndUrl, wantsKeepAlive } from "./request-head.js";
 import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
-import { type ByteWriter, socketIo } from "../sockets/direct-io.js";
+import { type ByteWriter, type DirectIo, socketIo } from "../sockets/direct-io.js";
 
 /** What the connection loop needs from the server. */
 export interface ConnectionHost {
@@ -55,14 +55,16 @@ export class HttpConnection implements DisconnectWatcher {
     private readonly host: ConnectionHost,
     /** Over the connection cap: answer 503 and close. */
     private readonly overCapacity = false,
+    /** The socket's reader and writer, taken by whoever read its first bytes (`head`) to pick the protocol. */
+    private readonly start?: { io: DirectIo; head: Uint8Array },
   ) {}
 
   /** Runs the request loop; resolves when the connection is closed. Never rejects. */
   async run(): Promise<void> {
     try {
       const opened = await this.socket.opened;
-      const { reader, writer } = socketIo(opened);
-      this.input = new ConnectionInput(reader);
+      const { reader, writer } = this.start?.io ?? socketIo(opened);
+      this.input = new ConnectionInput(reader, this.start?.head);
       this.writer = writer;
       this.info = {
         remoteAddress: opened.remoteAddress,

@@ -6,10 +6,16 @@ import type { ByteReader } from "../sockets/direct-io.js";
  * body bytes are handed out as views of the chunks the socket delivered, without copying.
  */
 export class ConnectionInput {
-  private pending: Uint8Array = EMPTY;
+  private pending: Uint8Array;
   private ended = false;
 
-  constructor(readonly reader: ByteReader) {}
+  /** `head`: bytes already read from the socket (to pick the protocol). */
+  constructor(
+    readonly reader: ByteReader,
+    head: Uint8Array = EMPTY,
+  ) {
+    this.pending = head;
+  }
 
   /** Unread bytes, without consuming them. */
   get buffered(): Uint8Array {

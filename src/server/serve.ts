@@ -1,6 +1,7 @@
 import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
 import { HttpConnection, type ConnectionHost } from "../http/connection.js";
+import { type ServedConnection, SniffedConnection } from "../http2/sniff.js";
 import { connectionInfoOf } from "../http/request.js";
 import { HttpError } from "../http/errors.js";
 import { type Limits, resolveLimits } from "../http/limits.js";
@@ -34,9 +35,10 @@ export interface ServeOptions
   onError?: (error: unknown) => Response | Promise<Response>;
   /**
    * Serves HTTPS (and WSS) with TLS 1.3: the certificate chain and private key in PEM (`certName`/`keyName` name
-   * them in errors); `handshakeTimeout` in milliseconds, default 10 000.
+   * them in errors); `handshakeTimeout` in milliseconds, default 10 000; `keyUpdateAfterRecords`, records sent
+   * under one key before a KeyUpdate, default 2^24.
    */
-  tls?: TlsCredentialInput & { handshakeTimeout?: number };
+  tls?: TlsCredentialInput & Pick<TlsSocketOptions, "handshakeTimeout" | "keyUpdateAfterRecords">;
   /** Opens the listening socket; by default the runtime's (`listen()` from browser-httpd/sockets). */
   listen?: (hostname: string, options: ListenOptions) => Promise<TCPServerSocket> | TCPServerSocket;
 }
@@ -95,7 +97,7 @@ export function serve(options: ServeOptions): Server {
   const limits = resolveLimits(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const onError = options.onError ?? defaultOnError;
-  const connections = new Set<HttpConnection>();
+  const connections = new Set<ServedConnection>();
   const runs = new Set<Promise<void>>();
   /** One `info` object per connection, not per request. */
   const serveInfos = new WeakMap<ConnectionInfo, ServeInfo>();
@@ -145,7 +147,9 @@ export function serve(options: ServeOptions): Server {
       if (done || !accepted) break;
       stats.acceptedConnections++;
       const socket = tls ? tlsSocket(accepted, tls) : accepted;
-      const connection = new HttpConnection(socket, host, connections.size >= limits.maxConnections);
+      // HTTP/2 (ALPN "h2", or the h2c preface as the first bytes) or HTTP/1.1; over the cap, HTTP/1.1's 503.
+      const connection =
+        connections.size >= limits.maxConnections ? new HttpConnection(socket, host, true) : new SniffedConnection(socket, host);
       connections.add(connection);
       stats.connections = connections.size;
       const run = connection.run().finally(() => {
@@ -159,8 +163,8 @@ export function serve(options: ServeOptions): Server {
 
   async function start(): Promise<Server> {
     if (options.tls) {
-      const { handshakeTimeout, ...credentials } = options.tls;
-      tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols: ["http/1.1"], handshakeTimeout };
+      const { handshakeTimeout, keyUpdateAfterRecords, ...credentials } = options.tls;
+      tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols: ["http/1.1"], handshakeTimeout, keyUpdateAfterRecords };
     }
     const open = options.listen ?? listen;
     serverSocket = await open(hostname, {
