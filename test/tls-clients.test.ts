@@ -123,6 +123,24 @@ test("openssl s_client: a KeyUpdate asking for one is answered, and the request 
   assert.match(text, /hello https:\/\/localhost\/path/);
 });
 
+test("the server moves to a new key (KeyUpdate) every keyUpdateAfterRecords records, and the client reads on", async () => {
+  const credentials = await createSelfSignedCertificate();
+  const rotating = serve({
+    port: 0,
+    tls: { cert: credentials.certificatePem, key: credentials.privateKeyPem, keyUpdateAfterRecords: 4 },
+    fetch: () => new Response(`${"x".repeat(200_000)}end\n`),
+  });
+  await rotating.ready();
+  try {
+    const { text } = await run("openssl", ["s_client", "-connect", `127.0.0.1:${rotating.port}`, "-ign_eof", "-msg", "-tls1_3"], [REQUEST]);
+    // 200 kB is 13 records of 16 KiB: a KeyUpdate after every 4.
+    assert.ok((text.match(/<<< TLS 1.3, Handshake \[length 0005\], KeyUpdate/g)?.length ?? 0) >= 2, text.slice(-2000));
+    assert.match(text, /x{1000}end\n/);
+  } finally {
+    await rotating.close(true);
+  }
+});
+
 test("a TLS 1.2-only client is refused with a protocol_version alert", async () => {
   const { text } = await run("openssl", ["s_client", "-connect", `127.0.0.1:${server.port}`, "-tls1_2"]);
   assert.match(text, /alert protocol version/);

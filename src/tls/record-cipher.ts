@@ -22,6 +22,11 @@ const MAX_SEQUENCE = 2 ** 48;
 export class RecordCipher {
   private sequence = 0;
 
+  /** Records sealed or opened under this key so far. */
+  get records(): number {
+    return this.sequence;
+  }
+
   private constructor(
     private readonly key: CryptoKey,
     private readonly iv: Uint8Array,

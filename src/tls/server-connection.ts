@@ -37,6 +37,11 @@ export interface TlsServerOptions {
   groups?: readonly number[];
   /** Largest handshake message accepted from the client (default 64 KiB). */
   maxHandshakeMessageSize?: number;
+  /**
+   * Records sent under one key before the server moves to the next with a KeyUpdate (default 2^24: RFC 8446 §5.5
+   * allows AES-GCM about 2^24.5 full-size records per key).
+   */
+  keyUpdateAfterRecords?: number;
   /** Test hooks that make a handshake reproducible (RFC 8448): the ServerHello random and the server's key share. */
   random?: () => Uint8Array;
   keyShare?: (group: number) => Promise<KeyShare>;
@@ -53,6 +58,7 @@ export interface TlsSessionInfo {
 }
 
 const DEFAULT_MAX_HANDSHAKE_MESSAGE = 64 * 1024;
+const DEFAULT_KEY_UPDATE_AFTER_RECORDS = 2 ** 24;
 /** Consecutive records that carry no application bytes (empty records, KeyUpdates): beyond it, a flood. */
 const MAX_EMPTY_RECORDS = 64;
 const CHANGE_CIPHER_SPEC = Uint8Array.of(ContentType.change_cipher_spec, 3, 3, 0, 1, 1);
@@ -353,18 +359,15 @@ export class TlsServerConnection implements DirectIo {
       throw new TlsAlertError(AlertDescription.unexpected_message, "handshake data after a KeyUpdate in the same record");
     this.clientTrafficSecret = await nextTrafficSecret(this.suite, this.clientTrafficSecret);
     this.readCipher = await RecordCipher.fromSecret(this.suite, this.clientTrafficSecret);
-    if (message[4] === KeyUpdateRequest.update_requested && !this.writeClosed) {
-      await this.enqueueWrite(async () => {
-        const [record] = await this.sealFragments(
-          this.writeCipher!,
-          ContentType.handshake,
-          keyUpdate(KeyUpdateRequest.update_not_requested),
-        );
-        await this.raw.writer.write(record!);
-        this.serverTrafficSecret = await nextTrafficSecret(this.suite, this.serverTrafficSecret);
-        this.writeCipher = await RecordCipher.fromSecret(this.suite, this.serverTrafficSecret);
-      });
-    }
+    if (message[4] === KeyUpdateRequest.update_requested && !this.writeClosed) await this.enqueueWrite(() => this.updateWriteKey());
+  }
+
+  /** Sends a KeyUpdate under the current key and moves to the next (inside the write chain: nothing is sealed meanwhile). */
+  private async updateWriteKey(): Promise<void> {
+    const [record] = await this.sealFragments(this.writeCipher!, ContentType.handshake, keyUpdate(KeyUpdateRequest.update_not_requested));
+    await this.raw.writer.write(record!);
+    this.serverTrafficSecret = await nextTrafficSecret(this.suite, this.serverTrafficSecret);
+    this.writeCipher = await RecordCipher.fromSecret(this.suite, this.serverTrafficSecret);
   }
 
   /** Records sealed concurrently (the sequence numbers are taken in order, at once) for `content` split to the fragment size. */
@@ -388,8 +391,15 @@ export class TlsServerConnection implements DirectIo {
     if (chunk.length === 0) return Promise.resolve();
     // The caller may reuse its buffer once write() resolves; sealing copies it into the inner plaintext first.
     return this.enqueueWrite(async () => {
-      const records = await this.sealFragments(this.writeCipher!, ContentType.application_data, chunk);
-      await this.raw.writer.write(records.length === 1 ? records[0]! : concatAll(records));
+      const limit = this.options.keyUpdateAfterRecords ?? DEFAULT_KEY_UPDATE_AFTER_RECORDS;
+      // Nearly always one pass; a chunk that crosses the key's record budget is split at the KeyUpdate.
+      for (let offset = 0; offset < chunk.length; ) {
+        if (this.writeCipher!.records >= limit) await this.updateWriteKey();
+        const part = chunk.subarray(offset, offset + (limit - this.writeCipher!.records) * this.maxFragment);
+        offset += part.length;
+        const records = await this.sealFragments(this.writeCipher!, ContentType.application_data, part);
+        await this.raw.writer.write(records.length === 1 ? records[0]! : concatAll(records));
+      }
     });
   }
 
