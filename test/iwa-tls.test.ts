@@ -8,12 +8,14 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { evaluate, openPage } from "../launcher/iwa.js";
 import { startOptions } from "../src/cli/start.js";
 import { createSelfSignedCertificate } from "../src/tls/x509.js";
 import { launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
+import * as rfc from "./fixtures/rfc8448.js";
 
 const run = promisify(execFile);
 
@@ -100,6 +102,33 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
       (error: { stdout: string }) => ({ stdout: error.stdout }),
     );
     assert.match(stdout, /Handshake was completed/);
+  });
+
+  it("hostile TLS clients (garbage, plain HTTP, half-sent hellos reset, a burst of dropped connections) leave it serving", async () => {
+    const hello = Uint8Array.of(22, 3, 1, 0, rfc.clientHello.length, ...rfc.clientHello);
+    const attempts: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) {
+      attempts.push(
+        new Promise<void>((resolve) => {
+          const socket = net.connect(app.port, "127.0.0.1");
+          socket.on("error", () => {});
+          socket.on("close", () => resolve());
+          socket.once("connect", () => {
+            const kind = i % 4;
+            if (kind === 0) socket.write(crypto.getRandomValues(new Uint8Array(200)));
+            else if (kind === 1) socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            else if (kind === 2) socket.write(hello.subarray(0, 40 + (i % 100)));
+            if (kind >= 2) setTimeout(() => socket.resetAndDestroy(), 20);
+            else setTimeout(() => socket.destroy(), 2_000);
+          });
+        }),
+      );
+    }
+    await Promise.all(attempts);
+    const { stdout } = await run("curl", ["-sS", "--max-time", "20", "--cacert", certFile, `https://localhost:${app.port}/hello`]);
+    assert.equal(stdout, "Hello, world!");
+    const status = await app.evaluateInApp<{ state: string }>("browserHttpd.status()");
+    assert.equal(status.state, "listening");
   });
 
   it("Chromium's own fetch and WebSocket reach the app over https:// and wss://", async () => {
