@@ -220,7 +220,7 @@ describe("HTTP/2 clients (h2c prior knowledge on serve())", { timeout: 300_000 }
       const results = await Promise.all(
         Array.from({ length: 100 }, (_, i) => request({ ":path": "/sha", ":method": "POST" }, Buffer.from(`body ${i}`))),
       );
-      results.forEach((result, i) => assert.equal(result.body.toString(), sha(Buffer.from(`body ${i}`))));
+      for (const [i, result] of results.entries()) assert.equal(result.body.toString(), sha(Buffer.from(`body ${i}`)));
     });
 
     it("a 10 MiB streamed echo, written in pieces", async () => {
