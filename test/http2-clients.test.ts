@@ -11,6 +11,11 @@ import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve, type Server } from "../src/index.js";
+import { listen } from "../src/sockets/index.js";
+import type { TCPServerSocket, TCPSocket } from "../src/sockets/types.js";
+import { loadTlsCredentials } from "../src/tls/credentials.js";
+import { tlsSocket } from "../src/tls/socket.js";
+import { createSelfSignedCertificate } from "../src/tls/x509.js";
 
 const has = (command: string, args = ["--version"]) => spawnSync(command, args, { stdio: "ignore" }).status === 0;
 const CURL = has("curl");
@@ -281,5 +286,57 @@ print(status.decode(), body.decode(), ponged)
   it("the server counts HTTP/2 requests like HTTP/1.1 ones", () => {
     assert.ok(server.stats.requests > 2000);
     assert.equal(readFileSync(bigFile).length, big.length);
+  });
+
+  it("h2 over TLS by ALPN (the TLS wrapper offering h2): curl --http2 and Node's http2.connect", async () => {
+    const pair = await createSelfSignedCertificate();
+    const caFile = join(dir, "ca.pem");
+    writeFileSync(caFile, pair.certificatePem);
+    const credentials = await loadTlsCredentials({ cert: pair.certificatePem, key: pair.privateKeyPem });
+    // serve()'s listening socket with each accepted socket wrapped in TLS offering h2 first.
+    const secure = serve({
+      port: 0,
+      fetch: (request) => new Response(`secure ${request.url}`),
+      async listen(hostname, options): Promise<TCPServerSocket> {
+        const inner = await listen(hostname, options);
+        const opened = await inner.opened;
+        const wrap = new TransformStream<TCPSocket, TCPSocket>({
+          transform: (socket, controller) => controller.enqueue(tlsSocket(socket, { credentials, alpnProtocols: ["h2", "http/1.1"] })),
+        });
+        return {
+          opened: Promise.resolve({ ...opened, readable: opened.readable.pipeThrough(wrap) }),
+          closed: inner.closed,
+          close: () => inner.close(),
+        };
+      },
+    });
+    await secure.ready();
+    try {
+      const origin = `https://localhost:${secure.port}`;
+      if (CURL) {
+        const result = await run("curl", ["-sS", "--http2", "--cacert", caFile, "-w", "\\n%{http_version}", `${origin}/tls`]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(result.stdout.toString(), `secure ${origin}/tls\n2`);
+        const http1 = await run("curl", ["-sS", "--http1.1", "--cacert", caFile, "-w", "\\n%{http_version}", `${origin}/one`]);
+        assert.equal(http1.stdout.toString(), `secure ${origin}/one\n1.1`);
+      }
+      const session = http2.connect(origin, { ca: pair.certificatePem });
+      try {
+        const body = await new Promise<string>((resolve, reject) => {
+          const stream = session.request({ ":path": "/node-tls" });
+          let text = "";
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => (text += chunk));
+          stream.on("end", () => resolve(text));
+          stream.on("error", reject);
+        });
+        assert.equal(body, `secure ${origin}/node-tls`);
+        assert.equal((session.socket as import("node:tls").TLSSocket).alpnProtocol, "h2");
+      } finally {
+        session.close();
+      }
+    } finally {
+      await secure.close(true);
+    }
   });
 });
