@@ -749,6 +749,33 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
     await bystanderServed();
   });
 
+  it("seeded random frames after a valid preface: every connection ends, nothing escapes, the bystander is served", async () => {
+    let seed = 20261204;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const int = (n: number) => Math.floor(random() * n);
+    for (let c = 0; c < 150; c++) {
+      const client = await RawClient.open(server.port);
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < 30; i++) {
+        const type = int(11);
+        const streamId = [0, 1, 3, 5, 2, 7][int(6)]!;
+        if (type === FrameType.HEADERS && random() < 0.7) {
+          frames.push(client.headers(streamId || 1, (random() < 0.5 ? GET : POST)(`/fuzz${c}`), random() < 0.5));
+          continue;
+        }
+        const payload = new Uint8Array([0, 1, 4, 5, 6, 8, 9, 20, 64][int(9)]!).map(() => int(256));
+        frames.push(frame(type, int(256), streamId, payload));
+      }
+      client.send(...frames);
+      if (random() < 0.5) client.destroy();
+      else client.socket.end();
+    }
+    await bystanderServed();
+  });
+
   it("HPACK bomb: a block referencing a large entry thousands of times is answered 431, the connection goes on", async () => {
     const client = await RawClient.open(server.port);
     try {
