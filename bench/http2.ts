@@ -3,7 +3,10 @@
  * serve() on Node and against node:http2, in the same run, each server alone in its own process pinned to CPU 1
  * (`taskset -c 1`) and h2load to CPU 0, after a warm-up; prints a table and the ratio.
  *
- * Run: `npx tsc -p . && node dist/bench/http2.js [--requests 100000] [--rounds 1]`.
+ * With `--chromium`, also the server inside Chromium (the IWA's demo app, launched headless): h2load over h2c beside
+ * `h2load --h1` (HTTP/1.1 keep-alive, 10 connections, no pipelining) on the same port and in the same run.
+ *
+ * Run: `npx tsc -p . && node dist/bench/http2.js [--requests 100000] [--rounds 1] [--chromium]`.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -13,6 +16,8 @@ const { values } = parseArgs({
   options: {
     requests: { type: "string", default: "100000" },
     rounds: { type: "string", default: "1" },
+    chromium: { type: "boolean", default: false },
+    "chromium-requests": { type: "string", default: "20000" },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -56,8 +61,9 @@ interface Result {
   meanLatency: string;
 }
 
-function h2load(port: number, requests: number): Result {
-  const [command, ...args] = pin(0, ["h2load", "-n", String(requests), "-c", "10", "-m", "10", `http://127.0.0.1:${port}/hello`]);
+function h2load(port: number, requests: number, http1 = false): Result {
+  const protocol = http1 ? ["--h1", "-m", "1"] : ["-m", "10"];
+  const [command, ...args] = pin(0, ["h2load", "-n", String(requests), "-c", "10", ...protocol, `http://127.0.0.1:${port}/hello`]);
   const run = spawnSync(command!, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
   const text = run.stdout;
   const number = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
@@ -105,4 +111,38 @@ for (const [name, runs] of results) {
   console.log(
     `| ${name} | ${Math.round(reqPerSec).toLocaleString("en")} | ${(ours / reqPerSec).toFixed(2)} | ${last.meanLatency} | ${last.failed} | ${last.errored} |`,
   );
+}
+
+if (values.chromium) {
+  const { launch } = await import("../launcher/launch.js");
+  const requests = Number(values["chromium-requests"]);
+  const app = await launch({ port: 44951, headless: true });
+  const inChromium = new Map<string, Result[]>();
+  try {
+    h2load(44951, Math.min(5_000, requests));
+    h2load(44951, Math.min(5_000, requests), true);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, http1] of [
+        ["IWA, HTTP/2 (h2c, -m 10)", false],
+        ["IWA, HTTP/1.1 (--h1, keep-alive)", true],
+      ] as const) {
+        const result = h2load(44951, requests, http1);
+        inChromium.set(name, [...(inChromium.get(name) ?? []), result]);
+        console.error(
+          `${name}: ${result.reqPerSec.toFixed(0)} req/s, ${result.succeeded} succeeded, ${result.failed} failed, ${result.errored} errored`,
+        );
+      }
+    }
+  } finally {
+    await app.close();
+  }
+  console.log(`\nInside Chromium (headless, the demo app's GET /hello), h2load -n ${requests} -c 10, median of ${ROUNDS}`);
+  console.log("| protocol | req/s | mean latency | failed | errored |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const [name, runs] of inChromium) {
+    const last = runs[runs.length - 1]!;
+    console.log(
+      `| ${name} | ${Math.round(median(runs.map((r) => r.reqPerSec))).toLocaleString("en")} | ${last.meanLatency} | ${last.failed} | ${last.errored} |`,
+    );
+  }
 }
