@@ -570,6 +570,26 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
     }
   });
 
+  it("expect: 100-continue gets an interim 100 when the handler reads the body", async () => {
+    const client = await RawClient.open(server.port);
+    try {
+      client.send(client.headers(1, POST("/", [["expect", "100-continue"]]), false));
+      const interim = await client.next((f) => f.type === FrameType.HEADERS && f.streamId === 1, "the interim HEADERS");
+      assert.ok(interim);
+      assert.equal(interim.flags & Flags.END_STREAM, 0);
+      const fields = client.decoder.decode(
+        parseHeaders({ length: interim.payload.length, type: 1, flags: interim.flags, streamId: 1 }, interim.payload).fragment,
+      ).fields;
+      assert.deepEqual(fields, [[":status", "100"]]);
+      client.send(dataFrame(1, new Uint8Array(3), true));
+      const response = await client.response(1);
+      assert.equal(response.status, 200);
+      assert.equal(response.body, "got 3");
+    } finally {
+      client.destroy();
+    }
+  });
+
   it("RST_STREAM from the client aborts request.signal; the connection goes on", async () => {
     const client = await RawClient.open(server.port);
     try {

@@ -9,8 +9,8 @@ import { HttpError } from "../http/errors.js";
 export interface BodyOwner {
   /** The handler took `bytes` bytes: credit the stream window. */
   consumed(bytes: number): void;
-  /** The handler gave up on the body (cancelled its stream). */
-  abandoned(): void;
+  /** The handler asks for the body for the first time (time for a 100 Continue, if the client waits for one). */
+  firstRead(): void;
   /** Milliseconds to wait for the client's next DATA frame (Limits.bodyTimeout). */
   readonly bodyTimeout: number;
   /** The client stalled for `bodyTimeout`: the stream is reset. */
@@ -74,7 +74,10 @@ export class Http2Body implements BodySource {
   }
 
   async next(): Promise<Uint8Array | null> {
-    this.started = true;
+    if (!this.started) {
+      this.started = true;
+      this.owner.firstRead();
+    }
     while (this.chunks.length === 0) {
       if (this.error !== undefined) throw this.error;
       if (this.ended) return null;
@@ -108,7 +111,6 @@ export class Http2Body implements BodySource {
         },
         cancel: () => {
           this.owner.consumed(this.discard());
-          this.owner.abandoned();
         },
       },
       { highWaterMark: 0 },

@@ -529,7 +529,16 @@ export class Http2Connection {
     if (carriesBody) {
       stream_.body = new Http2Body({
         consumed: (bytes) => this.credit(stream_, bytes),
-        abandoned: () => {},
+        firstRead: () => {
+          // RFC 9110 §10.1.1: a client that sent `expect: 100-continue` may wait for this before its DATA.
+          if (
+            stream_.received === 0 &&
+            !stream_.localDone &&
+            fields.fields.some(([name, value]) => name === "expect" && value.toLowerCase() === "100-continue")
+          ) {
+            this.sendHeaders(stream_, [[":status", "100"]], false).catch(() => {});
+          }
+        },
         bodyTimeout: this.host.limits.bodyTimeout,
         stalled: () => this.resetStream(id, ErrorCode.CANCEL),
       });
