@@ -660,7 +660,8 @@ export class Http2Connection {
 
   private abortStream(stream: Stream, reason: Error): void {
     if (stream.request) abortRequest(stream.request, reason);
-    stream.body?.fail(reason);
+    // As HTTP/1.1's body does when its connection ends: a 400 that the server answers (to no one) without logging.
+    stream.body?.fail(new HttpError(400, reason.message));
     const wake = stream.wake;
     stream.wake = undefined;
     wake?.();
