@@ -39,7 +39,7 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("start reports an https:// URL, and curl --cacert gets the page over TLS 1.3", async () => {
+  it("start reports an https:// URL, and curl --cacert gets the page over TLS 1.3 (HTTP/2 by ALPN, or HTTP/1.1)", async () => {
     assert.match(app.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
     const { stdout } = await run("curl", [
       "-sS",
@@ -52,7 +52,19 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
       `https://localhost:${app.port}/hello`,
     ]);
     assert.match(stdout, /^Hello, world!/);
-    assert.match(stdout, /\n1\.1 0$/);
+    assert.match(stdout, /\n2 0$/);
+    const http1 = await run("curl", [
+      "-sS",
+      "--http1.1",
+      "--max-time",
+      "20",
+      "--cacert",
+      certFile,
+      "-w",
+      "\\n%{http_version}",
+      `https://localhost:${app.port}/hello`,
+    ]);
+    assert.equal(http1.stdout, "Hello, world!\n1.1");
   });
 
   it("curl downloads 8 MiB intact, and 10 MiB uploaded comes back whole", async () => {
@@ -131,7 +143,7 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
     assert.equal(status.state, "listening");
   });
 
-  it("Chromium's own fetch and WebSocket reach the app over https:// and wss://", async () => {
+  it("Chromium's own fetch (over HTTP/2, by ALPN) and WebSocket reach the app over https:// and wss://", async () => {
     const { cdp } = app.chromium;
     const { targetId, sessionId } = await openPage(cdp, app.url);
     try {
@@ -159,7 +171,7 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
       );
       assert.equal(result.origin, app.url.slice(0, -1));
       assert.equal(result.body, "Hello, world!");
-      assert.equal(result.protocol, "http/1.1");
+      assert.equal(result.protocol, "h2");
       assert.match(result.echo, /through BoringSSL/);
     } finally {
       await cdp.send("Target.closeTarget", { targetId }).catch(() => undefined);

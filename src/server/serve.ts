@@ -164,7 +164,9 @@ export function serve(options: ServeOptions): Server {
   async function start(): Promise<Server> {
     if (options.tls) {
       const { handshakeTimeout, keyUpdateAfterRecords, ...credentials } = options.tls;
-      tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols: ["http/1.1"], handshakeTimeout, keyUpdateAfterRecords };
+      // HTTP/2 first, as browsers and curl prefer it; WebSocket clients ask for http/1.1 alone and get it.
+      const alpnProtocols = ["h2", "http/1.1"];
+      tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols, handshakeTimeout, keyUpdateAfterRecords };
     }
     const open = options.listen ?? listen;
     serverSocket = await open(hostname, {
