@@ -305,8 +305,9 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
   before(async () => {
     server = serve({
       port: 0,
-      // Short stalls so that the zero-window cases end soon.
+      // Short stalls so that the zero-window cases end soon; the bystander's session stays open between cases.
       bodyTimeout: 500,
+      idleTimeout: 120_000,
       async fetch(request) {
         const url = new URL(request.url);
         if (url.pathname === "/wait") {
@@ -525,6 +526,51 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
     }
   });
 
+  it("more of h2spec's cases: padding beyond the payload, CONTINUATION on another stream, RST_STREAM of 3 bytes", async () => {
+    const block = new HpackEncoder().encode(GET("/"));
+    await connectionError(
+      ErrorCode.PROTOCOL_ERROR,
+      frame(FrameType.HEADERS, Flags.END_HEADERS | Flags.PADDED, 1, Uint8Array.from([255, ...block])),
+    );
+    await connectionError(
+      ErrorCode.PROTOCOL_ERROR,
+      headerFrames(1, block, false, 16384),
+      frame(FrameType.DATA, Flags.PADDED | Flags.END_STREAM, 1, Uint8Array.from([4, 1, 2])),
+    );
+    await connectionError(
+      ErrorCode.PROTOCOL_ERROR,
+      frame(FrameType.HEADERS, 0, 1, block),
+      frame(FrameType.CONTINUATION, Flags.END_HEADERS, 3, new Uint8Array(0)),
+    );
+    await connectionError(ErrorCode.PROTOCOL_ERROR, frame(FrameType.HEADERS, 0, 1, block), frame(0x20, 0, 1, new Uint8Array(0)));
+    const client = await RawClient.open(server.port);
+    try {
+      client.send(client.headers(1, GET("/rst")), frame(FrameType.RST_STREAM, 0, 1, new Uint8Array(3)));
+      await client.expectGoaway(ErrorCode.FRAME_SIZE_ERROR);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("5.5 unknown frame types are ignored; a client's GOAWAY lets the stream in hand finish, then the server closes", async () => {
+    const client = await RawClient.open(server.port);
+    try {
+      client.send(
+        frame(0x20, 0xff, 0, new Uint8Array(7)),
+        frame(0x21, 0, 1, new Uint8Array(3)),
+        frame(FrameType.PING, 0, 0, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])),
+      );
+      const pong = await client.next((f) => f.type === FrameType.PING, "PING ACK");
+      assert.ok(pong && pong.flags & Flags.ACK);
+      assert.deepEqual([...pong.payload], [1, 2, 3, 4, 5, 6, 7, 8]);
+      client.send(client.headers(1, GET("/big?size=100")), goawayFrame(0, ErrorCode.NO_ERROR));
+      assert.equal((await client.response(1)).body.length, 100);
+      await client.closedByServer();
+    } finally {
+      client.destroy();
+    }
+  });
+
   it("8.3 malformed requests are stream errors PROTOCOL_ERROR", async () => {
     await streamError(
       1,
@@ -673,6 +719,22 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
       assert.equal((await client.response(1)).body, "finished");
       await client.closedByServer();
       await done;
+    } finally {
+      client.destroy();
+      await own.close(true);
+    }
+  });
+
+  it("a connection without streams for idleTimeout gets GOAWAY NO_ERROR and is closed (its own server)", async () => {
+    const own = serve({ port: 0, idleTimeout: 300, fetch: () => new Response("idle") });
+    await own.ready();
+    const client = await RawClient.open(own.port);
+    try {
+      client.send(client.headers(1, GET("/")));
+      assert.equal((await client.response(1)).body, "idle");
+      const goaway = await client.goaway();
+      assert.deepEqual(goaway, { lastStreamId: 1, code: ErrorCode.NO_ERROR });
+      await client.closedByServer();
     } finally {
       client.destroy();
       await own.close(true);
