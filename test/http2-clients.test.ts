@@ -58,6 +58,8 @@ describe("HTTP/2 clients (h2c prior knowledge on serve())", { timeout: 300_000 }
     writeFileSync(bigFile, big);
     server = serve({
       port: 0,
+      // The Node session below stays open between its cases.
+      idleTimeout: 120_000,
       async fetch(request) {
         const url = new URL(request.url);
         switch (url.pathname) {

@@ -127,6 +127,8 @@ class RawClient {
   async expectGoaway(code: number): Promise<void> {
     const goaway = await this.goaway();
     assert.equal(errorCodeName(goaway.code), errorCodeName(code));
+    // As a client would: nothing more to send (the server reads and drops input for a moment before it closes).
+    this.socket.end();
     await this.closedByServer();
   }
 

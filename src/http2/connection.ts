@@ -118,6 +118,9 @@ export interface Http2Start {
 const DROPPED_RESPONSE_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "date"]);
 const ENCODER = new TextEncoder();
 const ASCII = /^[\x00-\x7f]*$/;
+/** After a connection error, how long and how much of the client's input is read and dropped before the close. */
+const FAIL_LINGER_MS = 1000;
+const FAIL_LINGER_BYTES = 1024 * 1024;
 /** Closed stream ids remembered (to tell a closed stream from one never opened). */
 const MAX_REMEMBERED_CLOSED = 1024;
 
@@ -168,6 +171,9 @@ export class Http2Connection {
   private goawayLastId = 0;
   private peerGoingAway = false;
   private closed = false;
+  /** A connection error was sent: what the client still sends is read and dropped for a moment, then it closes. */
+  private failing = false;
+  private failTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flood = { since: 0, resets: 0, pings: 0, settings: 0, empty: 0 };
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
@@ -219,6 +225,7 @@ export class Http2Connection {
       this.output.post(preface);
       this.armIdleTimer();
       await this.readLoop();
+      if (this.failing) await this.dropInput();
     } catch (error) {
       this.host.report(error);
     } finally {
@@ -250,14 +257,14 @@ export class Http2Connection {
     let pending = this.start?.head ?? EMPTY;
     const { reader } = this.io;
     const read = async (): Promise<boolean> => {
-      if (this.closed) return false;
-      while (this.output.backlog > this.options.maxOutputBacklog && this.output.failed === undefined && !this.closed) {
+      if (this.over) return false;
+      while (this.output.backlog > this.options.maxOutputBacklog && this.output.failed === undefined && !this.over) {
         this.armStallTimer(() => this.fail(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read its replies"));
         await this.output.progress();
         this.clearStallTimer();
       }
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
-      if (done || this.closed) return false;
+      if (done || this.over) return false;
       pending = pending.length ? concatBytes(pending, value) : value;
       return true;
     };
@@ -300,7 +307,7 @@ export class Http2Connection {
             return;
           }
         }
-        if (this.closed) return;
+        if (this.over) return;
       }
       if (!(await read())) return;
     }
@@ -638,7 +645,7 @@ export class Http2Connection {
 
   /** Sends RST_STREAM and forgets the stream (a stream error, or the server giving up on it). */
   private resetStream(id: number, code: number): void {
-    if (this.closed) return;
+    if (this.over) return;
     this.output.post(rstStreamFrame(id, code));
     const stream = this.streams.get(id);
     if (stream && stream.state !== "closed") {
@@ -678,6 +685,7 @@ export class Http2Connection {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
     if (this.streams.size === 0) {
+      if (this.failing) return;
       if (this.goingAway || this.peerGoingAway) this.stopReading();
       else this.armIdleTimer();
     }
@@ -699,10 +707,10 @@ export class Http2Connection {
   /** Writes the response (unless the stream is gone), then lets the stream go. */
   private async answer(stream: Stream, response: Response): Promise<void> {
     try {
-      if (stream.state !== "closed" && !this.closed) await this.writeResponse(stream, response);
+      if (stream.state !== "closed" && !this.over) await this.writeResponse(stream, response);
       else await response.body?.cancel().catch(() => {});
     } catch (error) {
-      if (stream.state !== "closed" && !this.closed) this.resetStream(stream.id, ErrorCode.INTERNAL_ERROR);
+      if (stream.state !== "closed" && !this.over) this.resetStream(stream.id, ErrorCode.INTERNAL_ERROR);
       if (!(error instanceof StreamGone)) this.host.report(error);
     } finally {
       stream.busy = false;
@@ -791,7 +799,7 @@ export class Http2Connection {
       let written = 0;
       let result: ReadableStreamReadResult<Uint8Array> = first;
       while (!result.done) {
-        if (stream.state === "closed" || this.closed) throw new StreamGone();
+        if (stream.state === "closed" || this.over) throw new StreamGone();
         const bytes = toBytes(result.value);
         written += bytes.length;
         if (declaredLength !== undefined && written > declaredLength) throw new Error("response body longer than its Content-Length");
@@ -809,7 +817,7 @@ export class Http2Connection {
   }
 
   private sendHeaders(stream: Stream, fields: HeaderField[], endStream: boolean): Promise<void> {
-    if (stream.state === "closed" || this.closed) return Promise.reject(new StreamGone());
+    if (stream.state === "closed" || this.over) return Promise.reject(new StreamGone());
     // Encoded and queued in one step: header blocks must reach the client in the order the encoder made them.
     const block = this.encoder.encode(fields);
     if (endStream) this.localEnded(stream);
@@ -826,7 +834,7 @@ export class Http2Connection {
     let offset = 0;
     let last: Promise<void> | undefined;
     while (offset < bytes.length || (endStream && !stream.localDone)) {
-      if (stream.state === "closed" || this.closed) throw new StreamGone();
+      if (stream.state === "closed" || this.over) throw new StreamGone();
       const allowed = Math.max(0, Math.min(bytes.length - offset, this.sendWindow, stream.sendWindow, this.peerMaxFrameSize));
       if (allowed === 0 && offset < bytes.length) {
         if (last) await last;
@@ -881,13 +889,31 @@ export class Http2Connection {
 
   /** A connection error: GOAWAY with the code, every stream aborted, the connection closed. */
   private fail(code: number, message: string): void {
-    if (this.closed) return;
+    if (this.over) return;
     if (!this.goingAway) {
       this.goingAway = true;
       this.output.post(goawayFrame(this.lastStreamId, code, message));
     } else if (code !== ErrorCode.NO_ERROR) this.output.post(goawayFrame(this.goawayLastId, code, message));
     for (const stream of this.streams.values()) this.abortStream(stream, new Error(`connection error: ${errorCodeName(code)}`));
-    this.stopReading();
+    // Closing with the client's bytes unread would reset the connection, and the client could lose the GOAWAY:
+    // what it still sends is read and dropped for a moment first.
+    this.failing = true;
+    this.output?.interrupt();
+    this.failTimer = setTimeout(() => this.stopReading(), FAIL_LINGER_MS);
+  }
+
+  private get over(): boolean {
+    return this.closed || this.failing;
+  }
+
+  /** Reads and drops input until the client closes, `FAIL_LINGER_MS` passed, or `FAIL_LINGER_BYTES` came. */
+  private async dropInput(): Promise<void> {
+    let dropped = 0;
+    while (!this.closed && dropped <= FAIL_LINGER_BYTES) {
+      const { value, done } = await this.io.reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) break;
+      dropped += value.length;
+    }
   }
 
   /** Stops the read loop; `run()` then closes. */
@@ -927,6 +953,7 @@ export class Http2Connection {
   private close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
+      clearTimeout(this.failTimer);
       this.clearIdleTimer();
       this.clearStallTimer();
       for (const stream of this.streams.values()) this.abortStream(stream, new Error("the connection closed"));
