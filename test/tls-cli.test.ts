@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { cli, runCli } from "./fixtures/cli.js";
 import { withTimeout } from "./fixtures/http/harness.js";
 import { createSelfSignedCertificate } from "../src/tls/x509.js";
+import { missingClients } from "./fixtures/clients.js";
 
 const run = promisify(execFile);
 
@@ -33,7 +34,7 @@ describe("serve --tls-cert --tls-key", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("serves the demo over HTTPS with a pair made by browser-httpd cert", async () => {
+  it("serves the demo over HTTPS with a pair made by browser-httpd cert", { skip: missingClients("curl") }, async () => {
     const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--tls-cert", cert, "--tls-key", key], {
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -17,6 +17,7 @@ import WebSocket from "ws";
 import { serve, type Server } from "../src/index.js";
 import { createSelfSignedCertificate } from "../src/tls/x509.js";
 import * as rfc from "./fixtures/rfc8448.js";
+import { missingClients } from "./fixtures/clients.js";
 
 let server: Server;
 let dir: string;
@@ -93,7 +94,7 @@ function sClient(...args: string[]): Promise<Output> {
 
 for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]) {
   for (const group of ["X25519", "P-256"]) {
-    test(`openssl s_client: ${suite} with ${group}`, async () => {
+    test(`openssl s_client: ${suite} with ${group}`, { skip: missingClients("openssl") }, async () => {
       const { text } = await sClient("-tls1_3", "-ciphersuites", suite, "-groups", group);
       assert.match(text, new RegExp(`New, TLSv1.3, Cipher is ${suite}`));
       assert.match(text, /Verify return code: 0 \(ok\)/);
@@ -103,14 +104,18 @@ for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]) {
   }
 }
 
-test("openssl s_client: a key share in a group the server lacks gets a HelloRetryRequest, then the handshake completes", async () => {
+test("openssl s_client: a key share in a group the server lacks gets a HelloRetryRequest, then the handshake completes", {
+  skip: missingClients("openssl"),
+}, async () => {
   const { text } = await sClient("-tls1_3", "-groups", "P-384:P-256");
   assert.equal(text.match(/<<< TLS 1.3, Handshake \[length [0-9a-f]+\], ServerHello/g)?.length, 2);
   assert.match(text, /Server Temp Key: ECDH, prime256v1/);
   assert.match(text, /hello https:\/\/localhost\/path/);
 });
 
-test("openssl s_client: a KeyUpdate asking for one is answered, and the request after it is served under the new keys", async () => {
+test("openssl s_client: a KeyUpdate asking for one is answered, and the request after it is served under the new keys", {
+  skip: missingClients("openssl"),
+}, async () => {
   const { text } = await run(
     "openssl",
     // Interactive mode (no -ign_eof), where s_client reads "K" as its KeyUpdate command; stdin stays open for the answer.
@@ -123,7 +128,9 @@ test("openssl s_client: a KeyUpdate asking for one is answered, and the request 
   assert.match(text, /hello https:\/\/localhost\/path/);
 });
 
-test("the server moves to a new key (KeyUpdate) every keyUpdateAfterRecords records, and the client reads on", async () => {
+test("the server moves to a new key (KeyUpdate) every keyUpdateAfterRecords records, and the client reads on", {
+  skip: missingClients("openssl"),
+}, async () => {
   const credentials = await createSelfSignedCertificate();
   const rotating = serve({
     port: 0,
@@ -141,17 +148,17 @@ test("the server moves to a new key (KeyUpdate) every keyUpdateAfterRecords reco
   }
 });
 
-test("a TLS 1.2-only client is refused with a protocol_version alert", async () => {
+test("a TLS 1.2-only client is refused with a protocol_version alert", { skip: missingClients("openssl") }, async () => {
   const { text } = await run("openssl", ["s_client", "-connect", `127.0.0.1:${server.port}`, "-tls1_2"]);
   assert.match(text, /alert protocol version/);
 });
 
-test("a client whose only suite is one the server lacks gets handshake_failure", async () => {
+test("a client whose only suite is one the server lacks gets handshake_failure", { skip: missingClients("openssl") }, async () => {
   const { text } = await sClient("-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256");
   assert.match(text, /alert handshake failure/);
 });
 
-test("curl --cacert: GET, and POST of 10 MiB echoed intact", async () => {
+test("curl --cacert: GET, and POST of 10 MiB echoed intact", { skip: missingClients("curl") }, async () => {
   const get = await run("curl", ["-sS", "--max-time", "20", "--cacert", certFile, `https://localhost:${server.port}/c`]);
   assert.equal(get.text, `hello https://localhost:${server.port}/c\n`);
   const body = new Uint8Array(10 * 1024 * 1024);
@@ -176,7 +183,9 @@ test("curl --cacert: GET, and POST of 10 MiB echoed intact", async () => {
   assert.deepEqual(new Uint8Array(await readFile(echoed)), body);
 });
 
-test("gnutls-cli (GnuTLS, an independent TLS stack) completes the handshake and gets the page", async () => {
+test("gnutls-cli (GnuTLS, an independent TLS stack) completes the handshake and gets the page", {
+  skip: missingClients("gnutls-cli"),
+}, async () => {
   const { text } = await run("gnutls-cli", ["--x509cafile", certFile, "-p", String(server.port), "localhost"], [REQUEST]);
   assert.match(text, /Handshake was completed/);
   assert.match(text, /TLS1\.3/);
@@ -264,7 +273,9 @@ async function stillServes(): Promise<void> {
   assert.equal(text, `hello https://localhost:${server.port}/alive\n`);
 }
 
-test("malformed input ends in the right alert and a close: plain HTTP, a bad record, a truncated and a corrupted ClientHello", async () => {
+test("malformed input ends in the right alert and a close: plain HTTP, a bad record, a truncated and a corrupted ClientHello", {
+  skip: missingClients("curl"),
+}, async () => {
   const cases: [string, Uint8Array, number][] = [
     ["plain HTTP on the TLS port", new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 10],
     ["a record over 2^14 + 256 bytes", Uint8Array.of(22, 3, 3, 0x48, 0x01), 22],
@@ -298,7 +309,9 @@ test("a client that never finishes its handshake is closed after handshakeTimeou
   assert.ok(closedByServer);
 });
 
-test("seeded fuzzing of ClientHello records: every mutation ends in an alert or a close, and the server keeps serving", async () => {
+test("seeded fuzzing of ClientHello records: every mutation ends in an alert or a close, and the server keeps serving", {
+  skip: missingClients("curl"),
+}, async () => {
   let seed = 0x5eed;
   const random = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
