@@ -1,6 +1,7 @@
 export { serve } from "./server/serve.js";
 export type { FetchHandler, Server, ServeInfo, ServeOptions, ServerStats } from "./server/serve.js";
 export type { AppModule } from "./server/app-module.js";
+export type { Http2Options } from "./http2/connection.js";
 export { requestTarget } from "./http/request.js";
 export { HttpError } from "./http/errors.js";
 export { FastResponse } from "./http/fast-response.js";

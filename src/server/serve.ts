@@ -2,6 +2,7 @@ import { listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
 import { HttpConnection, type ConnectionHost } from "../http/connection.js";
 import { type ServedConnection, SniffedConnection } from "../http2/sniff.js";
+import type { Http2Options } from "../http2/connection.js";
 import { connectionInfoOf } from "../http/request.js";
 import { HttpError } from "../http/errors.js";
 import { type Limits, resolveLimits } from "../http/limits.js";
@@ -39,6 +40,11 @@ export interface ServeOptions
    * under one key before a KeyUpdate, default 2^24.
    */
   tls?: TlsCredentialInput & Pick<TlsSocketOptions, "handshakeTimeout" | "keyUpdateAfterRecords">;
+  /**
+   * HTTP/2's limits (streams, windows, flood counts), or false to speak HTTP/1.1 alone: no h2c preface on the port,
+   * no `h2` by ALPN.
+   */
+  http2?: Partial<Http2Options> | false;
   /** Opens the listening socket; by default the runtime's (`listen()` from browser-httpd/sockets). */
   listen?: (hostname: string, options: ListenOptions) => Promise<TCPServerSocket> | TCPServerSocket;
 }
@@ -148,8 +154,11 @@ export function serve(options: ServeOptions): Server {
       stats.acceptedConnections++;
       const socket = tls ? tlsSocket(accepted, tls) : accepted;
       // HTTP/2 (ALPN "h2", or the h2c preface as the first bytes) or HTTP/1.1; over the cap, HTTP/1.1's 503.
+      const overCapacity = connections.size >= limits.maxConnections;
       const connection =
-        connections.size >= limits.maxConnections ? new HttpConnection(socket, host, true) : new SniffedConnection(socket, host);
+        overCapacity || options.http2 === false
+          ? new HttpConnection(socket, host, overCapacity)
+          : new SniffedConnection(socket, host, options.http2);
       connections.add(connection);
       stats.connections = connections.size;
       const run = connection.run().finally(() => {
@@ -165,7 +174,7 @@ export function serve(options: ServeOptions): Server {
     if (options.tls) {
       const { handshakeTimeout, keyUpdateAfterRecords, ...credentials } = options.tls;
       // HTTP/2 first, as browsers and curl prefer it; WebSocket clients ask for http/1.1 alone and get it.
-      const alpnProtocols = ["h2", "http/1.1"];
+      const alpnProtocols = options.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"];
       tls = { credentials: await loadTlsCredentials(credentials), alpnProtocols, handshakeTimeout, keyUpdateAfterRecords };
     }
     const open = options.listen ?? listen;
