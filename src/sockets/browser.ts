@@ -136,7 +136,8 @@ class AcceptedConnection {
   /** The direct IO; the streams, made only when asked for, are built on it. */
   readonly reader: ByteReader = { read: () => this.#read(), cancel: () => this.#cancelRead() };
   readonly writer: ByteWriter = {
-    write: (chunk) => this.#writer.write(chunk),
+    // The direct writer's callers never change a chunk once written (the ByteWriter contract): no copy needed.
+    write: (chunk) => this.#writer.write(chunk, undefined, true),
     close: () => this.#closeWritable(),
     abort: (reason) => this.#abortWritable(reason),
   };
@@ -337,12 +338,14 @@ class VerifiedWriter {
     this.#native = native;
   }
 
-  /** `signal` (the stream's abort signal) ends a wait for queue space when the stream is aborted. */
-  async write(chunk: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /**
+   * `signal` (the stream's abort signal) ends a wait for queue space when the stream is aborted; `owned`: the
+   * caller will not change the chunk after this call, so it is queued as it is.
+   */
+  async write(chunk: Uint8Array, signal?: AbortSignal, owned = false): Promise<void> {
     this.#throwIfFailed();
     if (!(chunk instanceof Uint8Array)) throw new TypeError("socket writes take Uint8Array chunks");
     if (chunk.byteLength === 0) return;
-    // A copy: the caller may reuse its buffer as soon as this promise resolves.
     if (this.#queuedBytes === 0) {
       this.#queuedSince = performance.now();
       // Idle that long, a reading peer has let the network service empty the pipe.
@@ -351,7 +354,8 @@ class VerifiedWriter {
         this.#backlogged = false;
       }
     }
-    this.#queue.push(chunk.slice());
+    // A stream's writer may reuse its buffer as soon as this promise resolves: its chunks are copied.
+    this.#queue.push(owned ? chunk : chunk.slice());
     this.#queuedBytes += chunk.byteLength;
     for (const wake of this.#dataWaiters.splice(0)) wake();
     void this.#startFlushing();

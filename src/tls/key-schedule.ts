@@ -9,9 +9,17 @@ import { u16, u8, vector8 } from "./wire.js";
 
 const ENCODER = new TextEncoder();
 
+/**
+ * HMAC keys by the secret they were imported from: a traffic secret keys three or more HMACs (key, iv, finished),
+ * and each Web Crypto call is a round trip, so the import is done once. Secrets are never changed once made.
+ */
+const hmacKeys = new WeakMap<Uint8Array, Partial<Record<CipherSuite["hash"], Promise<CryptoKey>>>>();
+
 export async function hmac(hash: CipherSuite["hash"], key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const hmacKey = await crypto.subtle.importKey("raw", bufferSource(key), { name: "HMAC", hash }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", hmacKey, bufferSource(data)));
+  let byHash = hmacKeys.get(key);
+  if (!byHash) hmacKeys.set(key, (byHash = {}));
+  const hmacKey = (byHash[hash] ??= crypto.subtle.importKey("raw", bufferSource(key), { name: "HMAC", hash }, false, ["sign"]));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey, bufferSource(data)));
 }
 
 export async function digest(hash: CipherSuite["hash"], data: Uint8Array): Promise<Uint8Array> {
@@ -52,10 +60,30 @@ export interface HandshakeSecrets {
   serverHandshakeTrafficSecret: Uint8Array;
 }
 
+/** Hash("") per suite: the context of every "derived" secret. */
+const emptyHashes = new Map<CipherSuite, Promise<Uint8Array>>();
+function emptyHash(suite: CipherSuite): Promise<Uint8Array> {
+  let hash = emptyHashes.get(suite);
+  if (!hash) emptyHashes.set(suite, (hash = digest(suite.hash, new Uint8Array(0))));
+  return hash;
+}
+
+/** Without a PSK the early secret, and the salt it gives the handshake secret, are constants of the suite. */
+const handshakeSalts = new Map<CipherSuite, Promise<Uint8Array>>();
+function handshakeSalt(suite: CipherSuite): Promise<Uint8Array> {
+  let salt = handshakeSalts.get(suite);
+  if (!salt) {
+    salt = (async () => {
+      const earlySecret = await hkdfExtract(suite, new Uint8Array(0), new Uint8Array(suite.hashLength));
+      return deriveSecret(suite, earlySecret, "derived", await emptyHash(suite));
+    })();
+    handshakeSalts.set(suite, salt);
+  }
+  return salt;
+}
+
 export async function handshakeSecrets(suite: CipherSuite, sharedSecret: Uint8Array, helloHash: Uint8Array): Promise<HandshakeSecrets> {
-  const earlySecret = await hkdfExtract(suite, new Uint8Array(0), new Uint8Array(suite.hashLength));
-  const derived = await deriveSecret(suite, earlySecret, "derived", await digest(suite.hash, new Uint8Array(0)));
-  const handshakeSecret = await hkdfExtract(suite, derived, sharedSecret);
+  const handshakeSecret = await hkdfExtract(suite, await handshakeSalt(suite), sharedSecret);
   const [clientHandshakeTrafficSecret, serverHandshakeTrafficSecret] = await Promise.all([
     deriveSecret(suite, handshakeSecret, "c hs traffic", helloHash),
     deriveSecret(suite, handshakeSecret, "s hs traffic", helloHash),
@@ -75,7 +103,7 @@ export async function applicationSecrets(
   handshakeSecret: Uint8Array,
   handshakeHash: Uint8Array,
 ): Promise<ApplicationSecrets> {
-  const derived = await deriveSecret(suite, handshakeSecret, "derived", await digest(suite.hash, new Uint8Array(0)));
+  const derived = await deriveSecret(suite, handshakeSecret, "derived", await emptyHash(suite));
   const masterSecret = await hkdfExtract(suite, derived, new Uint8Array(suite.hashLength));
   const [clientApplicationTrafficSecret, serverApplicationTrafficSecret] = await Promise.all([
     deriveSecret(suite, masterSecret, "c ap traffic", handshakeHash),

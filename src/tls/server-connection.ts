@@ -160,9 +160,9 @@ export class TlsServerConnection implements DirectIo {
     if (hello.recordSizeLimit !== undefined) this.maxFragment = Math.min(MAX_PLAINTEXT, hello.recordSizeLimit - 1);
     const flight = await this.serverFlight(hello, negotiated, transcript, secrets.serverHandshakeTrafficSecret);
     const application = await applicationSecrets(suite, secrets.handshakeSecret, await digest(suite.hash, concatAll(transcript)));
-    const sealed = await this.sealFragments(serverHandshakeCipher, ContentType.handshake, flight);
+    const sealed = await serverHandshakeCipher.seal(ContentType.handshake, flight, this.maxFragment);
     await this.raw.writer.write(
-      concatAll([plaintextRecord(ContentType.handshake, hello2), ...this.compatibilityChangeCipherSpec(hello), ...sealed]),
+      concatAll([plaintextRecord(ContentType.handshake, hello2), ...this.compatibilityChangeCipherSpec(hello), sealed]),
     );
     this.writeCipher = serverHandshakeCipher;
 
@@ -364,20 +364,9 @@ export class TlsServerConnection implements DirectIo {
 
   /** Sends a KeyUpdate under the current key and moves to the next (inside the write chain: nothing is sealed meanwhile). */
   private async updateWriteKey(): Promise<void> {
-    const [record] = await this.sealFragments(this.writeCipher!, ContentType.handshake, keyUpdate(KeyUpdateRequest.update_not_requested));
-    await this.raw.writer.write(record!);
+    await this.raw.writer.write(await this.writeCipher!.seal(ContentType.handshake, keyUpdate(KeyUpdateRequest.update_not_requested)));
     this.serverTrafficSecret = await nextTrafficSecret(this.suite, this.serverTrafficSecret);
     this.writeCipher = await RecordCipher.fromSecret(this.suite, this.serverTrafficSecret);
-  }
-
-  /** Records sealed concurrently (the sequence numbers are taken in order, at once) for `content` split to the fragment size. */
-  private sealFragments(cipher: RecordCipher, type: number, content: Uint8Array): Promise<Uint8Array[]> {
-    const seals: Promise<Uint8Array>[] = [];
-    for (let offset = 0; offset < content.length || offset === 0; offset += this.maxFragment) {
-      seals.push(cipher.seal(type, content.subarray(offset, offset + this.maxFragment)));
-      if (content.length === 0) break;
-    }
-    return Promise.all(seals);
   }
 
   private enqueueWrite(step: () => Promise<void>): Promise<void> {
@@ -397,8 +386,7 @@ export class TlsServerConnection implements DirectIo {
         if (this.writeCipher!.records >= limit) await this.updateWriteKey();
         const part = chunk.subarray(offset, offset + (limit - this.writeCipher!.records) * this.maxFragment);
         offset += part.length;
-        const records = await this.sealFragments(this.writeCipher!, ContentType.application_data, part);
-        await this.raw.writer.write(records.length === 1 ? records[0]! : concatAll(records));
+        await this.raw.writer.write(await this.writeCipher!.seal(ContentType.application_data, part, this.maxFragment));
       }
     });
   }
@@ -409,8 +397,9 @@ export class TlsServerConnection implements DirectIo {
     this.writeClosed = true;
     return this.enqueueWrite(async () => {
       if (this.writeCipher && !this.failed) {
-        const [record] = await this.sealFragments(this.writeCipher, ContentType.alert, Uint8Array.of(1, AlertDescription.close_notify));
-        await this.raw.writer.write(record!).catch(() => {});
+        await this.raw.writer
+          .write(await this.writeCipher.seal(ContentType.alert, Uint8Array.of(1, AlertDescription.close_notify)))
+          .catch(() => {});
       }
       await this.raw.writer.close();
     });
@@ -439,7 +428,7 @@ export class TlsServerConnection implements DirectIo {
       if (description !== undefined) {
         const content = alertRecordContent(description);
         const record = this.writeCipher
-          ? (await this.sealFragments(this.writeCipher, ContentType.alert, content))[0]!
+          ? await this.writeCipher.seal(ContentType.alert, content)
           : plaintextRecord(ContentType.alert, content);
         await this.raw.writer.write(record);
       }
