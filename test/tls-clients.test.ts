@@ -148,6 +148,51 @@ test("the server moves to a new key (KeyUpdate) every keyUpdateAfterRecords reco
   }
 });
 
+test('engine "web-crypto" (Web Crypto on Node too) serves the same: curl GET and a 1 MiB POST, both suites with openssl', {
+  skip: missingClients("curl", "openssl"),
+}, async () => {
+  const credentials = await createSelfSignedCertificate();
+  const webOnly = serve({
+    port: 0,
+    tls: { cert: credentials.certificatePem, key: credentials.privateKeyPem, engine: "web-crypto" },
+    fetch: async (request) => new Response(request.method === "POST" ? await request.arrayBuffer() : "web crypto\n"),
+  });
+  await webOnly.ready();
+  try {
+    const get = await run("curl", ["-sS", "--max-time", "20", "-k", `https://127.0.0.1:${webOnly.port}/`]);
+    assert.equal(get.text, "web crypto\n");
+    const upload = join(dir, "web-upload.bin");
+    const body = new Uint8Array(1024 * 1024).map((_, i) => (i * 13) & 0xff);
+    await writeFile(upload, body);
+    const echoed = join(dir, "web-echoed.bin");
+    const post = await run("curl", [
+      "-sS",
+      "--max-time",
+      "30",
+      "-k",
+      "--data-binary",
+      `@${upload}`,
+      "-o",
+      echoed,
+      `https://127.0.0.1:${webOnly.port}/`,
+    ]);
+    assert.equal(post.code, 0, post.text);
+    const { readFile } = await import("node:fs/promises");
+    assert.deepEqual(new Uint8Array(await readFile(echoed)), body);
+    for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]) {
+      const { text } = await run(
+        "openssl",
+        ["s_client", "-connect", `127.0.0.1:${webOnly.port}`, "-tls1_3", "-ciphersuites", suite, "-ign_eof"],
+        [REQUEST],
+      );
+      assert.match(text, new RegExp(`Cipher is ${suite}`));
+      assert.match(text, /web crypto/);
+    }
+  } finally {
+    await webOnly.close(true);
+  }
+});
+
 test("a TLS 1.2-only client is refused with a protocol_version alert", { skip: missingClients("openssl") }, async () => {
   const { text } = await run("openssl", ["s_client", "-connect", `127.0.0.1:${server.port}`, "-tls1_2"]);
   assert.match(text, /alert protocol version/);

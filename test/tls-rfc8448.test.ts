@@ -14,6 +14,8 @@ import * as messages from "../src/tls/messages.js";
 import { negotiate } from "../src/tls/negotiate.js";
 import { ContentType, RecordCipher } from "../src/tls/record-cipher.js";
 import { TlsServerConnection } from "../src/tls/server-connection.js";
+import { type TlsPrimitives, webCryptoPrimitives } from "../src/tls/primitives.js";
+import { nodePrimitives } from "../src/tls/node-primitives.js";
 import { concatAll } from "../src/shared/bytes.js";
 import * as rfc from "./fixtures/rfc8448.js";
 import { memorySocket } from "./fixtures/tls/memory-socket.js";
@@ -22,8 +24,10 @@ const suite = TLS_AES_128_GCM_SHA256;
 const RSA_PSS_RSAE_SHA256 = 0x0804;
 const signature = rfc.certificateVerify.subarray(8);
 const certificateDer = rfc.certificate.subarray(4 + 1 + 3 + 3, rfc.certificate.length - 2);
+/** The vectors hold for both sets of primitives: Web Crypto's, and node:crypto's that serve() uses on Node. */
+const PRIMITIVES: TlsPrimitives[] = [webCryptoPrimitives, nodePrimitives];
 
-const hash = (...pieces: Uint8Array[]) => digest(suite.hash, concatAll(pieces));
+const hash = (p: TlsPrimitives, ...pieces: Uint8Array[]) => digest(p, suite, concatAll(pieces));
 
 test("the x25519 exchange gives the RFC's shared secret", async () => {
   const server = await x25519KeyShareFromPrivateKey(rfc.serverPrivateKey);
@@ -34,28 +38,34 @@ test("the x25519 exchange gives the RFC's shared secret", async () => {
   assert.deepEqual(client.publicKey, clientShare.keyExchange);
 });
 
-test("the key schedule gives the RFC's traffic secrets and Finished values", async () => {
-  const secrets = await handshakeSecrets(suite, rfc.sharedSecret, await hash(rfc.clientHello, rfc.serverHello));
-  assert.deepEqual(secrets.clientHandshakeTrafficSecret, rfc.clientHandshakeTrafficSecret);
-  assert.deepEqual(secrets.serverHandshakeTrafficSecret, rfc.serverHandshakeTrafficSecret);
-  const throughVerify = await hash(rfc.clientHello, rfc.serverHello, rfc.encryptedExtensions, rfc.certificate, rfc.certificateVerify);
-  assert.deepEqual(await finishedVerifyData(suite, secrets.serverHandshakeTrafficSecret, throughVerify), rfc.serverFinished.subarray(4));
-  const throughServerFinished = await hash(
-    rfc.clientHello,
-    rfc.serverHello,
-    rfc.encryptedExtensions,
-    rfc.certificate,
-    rfc.certificateVerify,
-    rfc.serverFinished,
-  );
-  assert.deepEqual(
-    await finishedVerifyData(suite, secrets.clientHandshakeTrafficSecret, throughServerFinished),
-    rfc.clientFinished.subarray(4),
-  );
-  const application = await applicationSecrets(suite, secrets.handshakeSecret, throughServerFinished);
-  assert.deepEqual(application.clientApplicationTrafficSecret, rfc.clientApplicationTrafficSecret);
-  assert.deepEqual(application.serverApplicationTrafficSecret, rfc.serverApplicationTrafficSecret);
-});
+for (const p of PRIMITIVES) {
+  test(`${p.name}: the key schedule gives the RFC's traffic secrets and Finished values`, async () => {
+    const secrets = await handshakeSecrets(p, suite, rfc.sharedSecret, await hash(p, rfc.clientHello, rfc.serverHello));
+    assert.deepEqual(secrets.clientHandshakeTrafficSecret, rfc.clientHandshakeTrafficSecret);
+    assert.deepEqual(secrets.serverHandshakeTrafficSecret, rfc.serverHandshakeTrafficSecret);
+    const throughVerify = await hash(p, rfc.clientHello, rfc.serverHello, rfc.encryptedExtensions, rfc.certificate, rfc.certificateVerify);
+    assert.deepEqual(
+      await finishedVerifyData(p, suite, secrets.serverHandshakeTrafficSecret, throughVerify),
+      rfc.serverFinished.subarray(4),
+    );
+    const throughServerFinished = await hash(
+      p,
+      rfc.clientHello,
+      rfc.serverHello,
+      rfc.encryptedExtensions,
+      rfc.certificate,
+      rfc.certificateVerify,
+      rfc.serverFinished,
+    );
+    assert.deepEqual(
+      await finishedVerifyData(p, suite, secrets.clientHandshakeTrafficSecret, throughServerFinished),
+      rfc.clientFinished.subarray(4),
+    );
+    const application = await applicationSecrets(p, suite, secrets.handshakeSecret, throughServerFinished);
+    assert.deepEqual(application.clientApplicationTrafficSecret, rfc.clientApplicationTrafficSecret);
+    assert.deepEqual(application.serverApplicationTrafficSecret, rfc.serverApplicationTrafficSecret);
+  });
+}
 
 test("the server's messages encode to the RFC's bytes", () => {
   assert.deepEqual(
@@ -75,29 +85,31 @@ test("the server's messages encode to the RFC's bytes", () => {
   assert.deepEqual(messages.certificateVerify(RSA_PSS_RSAE_SHA256, signature), rfc.certificateVerify);
 });
 
-test("record protection seals the server's flight and opens the client's records as the RFC shows", async () => {
-  const flight = concatAll([rfc.encryptedExtensions, rfc.certificate, rfc.certificateVerify, rfc.serverFinished]);
-  const serverCipher = await RecordCipher.fromSecret(suite, rfc.serverHandshakeTrafficSecret);
-  assert.deepEqual(await serverCipher.seal(ContentType.handshake, flight), rfc.serverFlightRecord);
+for (const p of PRIMITIVES) {
+  test(`${p.name}: record protection seals the server's flight and opens the client's records as the RFC shows`, async () => {
+    const flight = concatAll([rfc.encryptedExtensions, rfc.certificate, rfc.certificateVerify, rfc.serverFinished]);
+    const serverCipher = await RecordCipher.fromSecret(p, suite, rfc.serverHandshakeTrafficSecret);
+    assert.deepEqual(await serverCipher.seal(ContentType.handshake, flight), rfc.serverFlightRecord);
 
-  const clientHandshake = await RecordCipher.fromSecret(suite, rfc.clientHandshakeTrafficSecret);
-  const finished = await clientHandshake.open(rfc.clientFinishedRecord.subarray(0, 5), rfc.clientFinishedRecord.subarray(5));
-  assert.equal(finished.type, ContentType.handshake);
-  assert.deepEqual(finished.content, rfc.clientFinished);
+    const clientHandshake = await RecordCipher.fromSecret(p, suite, rfc.clientHandshakeTrafficSecret);
+    const finished = await clientHandshake.open(rfc.clientFinishedRecord.subarray(0, 5), rfc.clientFinishedRecord.subarray(5));
+    assert.equal(finished.type, ContentType.handshake);
+    assert.deepEqual(finished.content, rfc.clientFinished);
 
-  const clientApplication = await RecordCipher.fromSecret(suite, rfc.clientApplicationTrafficSecret);
-  const data = await clientApplication.open(rfc.clientApplicationRecord.subarray(0, 5), rfc.clientApplicationRecord.subarray(5));
-  assert.equal(data.type, ContentType.application_data);
-  assert.deepEqual(
-    data.content,
-    Uint8Array.from({ length: 50 }, (_, i) => i),
-  );
+    const clientApplication = await RecordCipher.fromSecret(p, suite, rfc.clientApplicationTrafficSecret);
+    const data = await clientApplication.open(rfc.clientApplicationRecord.subarray(0, 5), rfc.clientApplicationRecord.subarray(5));
+    assert.equal(data.type, ContentType.application_data);
+    assert.deepEqual(
+      data.content,
+      Uint8Array.from({ length: 50 }, (_, i) => i),
+    );
 
-  const tampered = rfc.clientApplicationRecord.slice();
-  tampered[20]! ^= 1;
-  const again = await RecordCipher.fromSecret(suite, rfc.clientApplicationTrafficSecret);
-  await assert.rejects(again.open(tampered.subarray(0, 5), tampered.subarray(5)), /bad_record_mac/);
-});
+    const tampered = rfc.clientApplicationRecord.slice();
+    tampered[20]! ^= 1;
+    const again = await RecordCipher.fromSecret(p, suite, rfc.clientApplicationTrafficSecret);
+    await assert.rejects(again.open(tampered.subarray(0, 5), tampered.subarray(5)), /bad_record_mac/);
+  });
+}
 
 test("the RFC's ClientHello negotiates its suite, group and scheme", () => {
   const hello = parseClientHello(rfc.clientHello.subarray(4));
@@ -114,40 +126,46 @@ test("the RFC's ClientHello negotiates its suite, group and scheme", () => {
   assert.equal(negotiated.signatureScheme, 0x0403);
 });
 
-test("a TlsServerConnection answers the RFC's ClientHello with the RFC's ServerHello and a flight under its keys", async () => {
-  const socket = memorySocket();
-  const connection = new TlsServerConnection(socket.io, {
-    credentials: { certificates: [certificateDer], signatureSchemes: [RSA_PSS_RSAE_SHA256], sign: async () => signature },
-    cipherSuites: [suite],
-    random: () => rfc.serverRandom,
-    keyShare: () => x25519KeyShareFromPrivateKey(rfc.serverPrivateKey),
+for (const p of PRIMITIVES) {
+  test(`${p.name}: a TlsServerConnection answers the RFC's ClientHello with the RFC's ServerHello and a flight under its keys`, async () => {
+    const socket = memorySocket();
+    const connection = new TlsServerConnection(socket.io, {
+      credentials: { certificates: [certificateDer], signatureSchemes: [RSA_PSS_RSAE_SHA256], sign: async () => signature },
+      cipherSuites: [suite],
+      primitives: p,
+      random: () => rfc.serverRandom,
+      keyShare: () => x25519KeyShareFromPrivateKey(rfc.serverPrivateKey),
+    });
+    const handshake = connection.handshake();
+    handshake.catch(() => {});
+    socket.push(concatAll([Uint8Array.of(22, 3, 1, 0, rfc.clientHello.length), rfc.clientHello]));
+    for (let i = 0; i < 100 && socket.written.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const output = concatAll(socket.written);
+    const serverHelloRecord = concatAll([Uint8Array.of(22, 3, 3, 0, rfc.serverHello.length), rfc.serverHello]);
+    assert.deepEqual(output.subarray(0, serverHelloRecord.length), serverHelloRecord);
+
+    // The flight opens under the RFC's server handshake key: our EncryptedExtensions (no supported_groups), then the
+    // RFC's Certificate and CertificateVerify, then a Finished over our own transcript.
+    const flightRecord = output.subarray(serverHelloRecord.length);
+    const opened = await (await RecordCipher.fromSecret(p, suite, rfc.serverHandshakeTrafficSecret)).open(
+      flightRecord.subarray(0, 5),
+      flightRecord.subarray(5),
+    );
+    const ours = messages.encryptedExtensions({ recordSizeLimit: 0x4001, serverNameAcknowledged: true });
+    assert.deepEqual(opened.content.subarray(0, ours.length), ours);
+    assert.deepEqual(
+      opened.content.subarray(ours.length, ours.length + rfc.certificate.length + rfc.certificateVerify.length),
+      concatAll([rfc.certificate, rfc.certificateVerify]),
+    );
+    const serverFinished = opened.content.subarray(ours.length + rfc.certificate.length + rfc.certificateVerify.length);
+    const transcriptHash = await hash(p, rfc.clientHello, rfc.serverHello, ours, rfc.certificate, rfc.certificateVerify);
+    assert.deepEqual(
+      serverFinished,
+      messages.finished(await finishedVerifyData(p, suite, rfc.serverHandshakeTrafficSecret, transcriptHash)),
+    );
+
+    // The RFC's client Finished covers the RFC's transcript, not this one: the server must refuse it.
+    socket.push(rfc.clientFinishedRecord);
+    await assert.rejects(handshake, /decrypt_error/);
   });
-  const handshake = connection.handshake();
-  handshake.catch(() => {});
-  socket.push(concatAll([Uint8Array.of(22, 3, 1, 0, rfc.clientHello.length), rfc.clientHello]));
-  for (let i = 0; i < 100 && socket.written.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  const output = concatAll(socket.written);
-  const serverHelloRecord = concatAll([Uint8Array.of(22, 3, 3, 0, rfc.serverHello.length), rfc.serverHello]);
-  assert.deepEqual(output.subarray(0, serverHelloRecord.length), serverHelloRecord);
-
-  // The flight opens under the RFC's server handshake key: our EncryptedExtensions (no supported_groups), then the
-  // RFC's Certificate and CertificateVerify, then a Finished over our own transcript.
-  const flightRecord = output.subarray(serverHelloRecord.length);
-  const opened = await (await RecordCipher.fromSecret(suite, rfc.serverHandshakeTrafficSecret)).open(
-    flightRecord.subarray(0, 5),
-    flightRecord.subarray(5),
-  );
-  const ours = messages.encryptedExtensions({ recordSizeLimit: 0x4001, serverNameAcknowledged: true });
-  assert.deepEqual(opened.content.subarray(0, ours.length), ours);
-  assert.deepEqual(
-    opened.content.subarray(ours.length, ours.length + rfc.certificate.length + rfc.certificateVerify.length),
-    concatAll([rfc.certificate, rfc.certificateVerify]),
-  );
-  const serverFinished = opened.content.subarray(ours.length + rfc.certificate.length + rfc.certificateVerify.length);
-  const transcriptHash = await hash(rfc.clientHello, rfc.serverHello, ours, rfc.certificate, rfc.certificateVerify);
-  assert.deepEqual(serverFinished, messages.finished(await finishedVerifyData(suite, rfc.serverHandshakeTrafficSecret, transcriptHash)));
-
-  // The RFC's client Finished covers the RFC's transcript, not this one: the server must refuse it.
-  socket.push(rfc.clientFinishedRecord);
-  await assert.rejects(handshake, /decrypt_error/);
-});
+}

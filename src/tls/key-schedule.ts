@@ -1,37 +1,26 @@
 /**
- * The TLS 1.3 key schedule (RFC 8446 §7.1) on Web Crypto. Web Crypto's HKDF always runs Extract and Expand
- * together, while TLS needs them apart, so both are built from HMAC as RFC 5869 defines them.
+ * The TLS 1.3 key schedule (RFC 8446 §7.1). Web Crypto's HKDF always runs Extract and Expand together, while TLS
+ * needs them apart, so both are built from HMAC as RFC 5869 defines them, on the connection's primitives.
  */
 
-import { bufferSource, concatAll } from "../shared/bytes.js";
+import { concatAll } from "../shared/bytes.js";
 import type { CipherSuite } from "./cipher-suite.js";
+import type { TlsPrimitives } from "./primitives.js";
 import { u16, u8, vector8 } from "./wire.js";
 
 const ENCODER = new TextEncoder();
 
-/**
- * HMAC keys by the secret they were imported from: a traffic secret keys three or more HMACs (key, iv, finished),
- * and each Web Crypto call is a round trip, so the import is done once. Secrets are never changed once made.
- */
-const hmacKeys = new WeakMap<Uint8Array, Partial<Record<CipherSuite["hash"], Promise<CryptoKey>>>>();
-
-export async function hmac(hash: CipherSuite["hash"], key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  let byHash = hmacKeys.get(key);
-  if (!byHash) hmacKeys.set(key, (byHash = {}));
-  const hmacKey = (byHash[hash] ??= crypto.subtle.importKey("raw", bufferSource(key), { name: "HMAC", hash }, false, ["sign"]));
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey, bufferSource(data)));
+export async function digest(p: TlsPrimitives, suite: CipherSuite, data: Uint8Array): Promise<Uint8Array> {
+  return p.digest(suite.hash, data);
 }
 
-export async function digest(hash: CipherSuite["hash"], data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest(hash, bufferSource(data)));
-}
-
-export function hkdfExtract(suite: CipherSuite, salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
-  return hmac(suite.hash, salt.length ? salt : new Uint8Array(suite.hashLength), ikm);
+export async function hkdfExtract(p: TlsPrimitives, suite: CipherSuite, salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
+  return p.hmac(suite.hash, salt.length ? salt : new Uint8Array(suite.hashLength), ikm);
 }
 
 /** HKDF-Expand-Label; every length TLS asks for fits in one or two HMAC blocks. */
 export async function hkdfExpandLabel(
+  p: TlsPrimitives,
   suite: CipherSuite,
   secret: Uint8Array,
   label: string,
@@ -42,15 +31,21 @@ export async function hkdfExpandLabel(
   const blocks: Uint8Array[] = [];
   let previous: Uint8Array = new Uint8Array(0);
   for (let counter = 1, produced = 0; produced < length; counter++) {
-    previous = await hmac(suite.hash, secret, concatAll([previous, info, u8(counter)]));
+    previous = await p.hmac(suite.hash, secret, concatAll([previous, info, u8(counter)]));
     blocks.push(previous);
     produced += previous.length;
   }
   return concatAll(blocks).slice(0, length);
 }
 
-export function deriveSecret(suite: CipherSuite, secret: Uint8Array, label: string, transcriptHash: Uint8Array): Promise<Uint8Array> {
-  return hkdfExpandLabel(suite, secret, label, transcriptHash, suite.hashLength);
+export function deriveSecret(
+  p: TlsPrimitives,
+  suite: CipherSuite,
+  secret: Uint8Array,
+  label: string,
+  transcriptHash: Uint8Array,
+): Promise<Uint8Array> {
+  return hkdfExpandLabel(p, suite, secret, label, transcriptHash, suite.hashLength);
 }
 
 /** The secrets of a full (EC)DHE handshake without PSK. */
@@ -60,33 +55,38 @@ export interface HandshakeSecrets {
   serverHandshakeTrafficSecret: Uint8Array;
 }
 
-/** Hash("") per suite: the context of every "derived" secret. */
-const emptyHashes = new Map<CipherSuite, Promise<Uint8Array>>();
-function emptyHash(suite: CipherSuite): Promise<Uint8Array> {
-  let hash = emptyHashes.get(suite);
-  if (!hash) emptyHashes.set(suite, (hash = digest(suite.hash, new Uint8Array(0))));
+/** Hash("") per suite: the context of every "derived" secret. The same bytes whatever computes them. */
+const emptyHashes = new Map<number, Promise<Uint8Array>>();
+function emptyHash(p: TlsPrimitives, suite: CipherSuite): Promise<Uint8Array> {
+  let hash = emptyHashes.get(suite.code);
+  if (!hash) emptyHashes.set(suite.code, (hash = digest(p, suite, new Uint8Array(0))));
   return hash;
 }
 
 /** Without a PSK the early secret, and the salt it gives the handshake secret, are constants of the suite. */
-const handshakeSalts = new Map<CipherSuite, Promise<Uint8Array>>();
-function handshakeSalt(suite: CipherSuite): Promise<Uint8Array> {
-  let salt = handshakeSalts.get(suite);
+const handshakeSalts = new Map<number, Promise<Uint8Array>>();
+function handshakeSalt(p: TlsPrimitives, suite: CipherSuite): Promise<Uint8Array> {
+  let salt = handshakeSalts.get(suite.code);
   if (!salt) {
     salt = (async () => {
-      const earlySecret = await hkdfExtract(suite, new Uint8Array(0), new Uint8Array(suite.hashLength));
-      return deriveSecret(suite, earlySecret, "derived", await emptyHash(suite));
+      const earlySecret = await hkdfExtract(p, suite, new Uint8Array(0), new Uint8Array(suite.hashLength));
+      return deriveSecret(p, suite, earlySecret, "derived", await emptyHash(p, suite));
     })();
-    handshakeSalts.set(suite, salt);
+    handshakeSalts.set(suite.code, salt);
   }
   return salt;
 }
 
-export async function handshakeSecrets(suite: CipherSuite, sharedSecret: Uint8Array, helloHash: Uint8Array): Promise<HandshakeSecrets> {
-  const handshakeSecret = await hkdfExtract(suite, await handshakeSalt(suite), sharedSecret);
+export async function handshakeSecrets(
+  p: TlsPrimitives,
+  suite: CipherSuite,
+  sharedSecret: Uint8Array,
+  helloHash: Uint8Array,
+): Promise<HandshakeSecrets> {
+  const handshakeSecret = await hkdfExtract(p, suite, await handshakeSalt(p, suite), sharedSecret);
   const [clientHandshakeTrafficSecret, serverHandshakeTrafficSecret] = await Promise.all([
-    deriveSecret(suite, handshakeSecret, "c hs traffic", helloHash),
-    deriveSecret(suite, handshakeSecret, "s hs traffic", helloHash),
+    deriveSecret(p, suite, handshakeSecret, "c hs traffic", helloHash),
+    deriveSecret(p, suite, handshakeSecret, "s hs traffic", helloHash),
   ]);
   return { handshakeSecret, clientHandshakeTrafficSecret, serverHandshakeTrafficSecret };
 }
@@ -99,26 +99,32 @@ export interface ApplicationSecrets {
 
 /** `handshakeHash` is the transcript hash through the server's Finished. */
 export async function applicationSecrets(
+  p: TlsPrimitives,
   suite: CipherSuite,
   handshakeSecret: Uint8Array,
   handshakeHash: Uint8Array,
 ): Promise<ApplicationSecrets> {
-  const derived = await deriveSecret(suite, handshakeSecret, "derived", await emptyHash(suite));
-  const masterSecret = await hkdfExtract(suite, derived, new Uint8Array(suite.hashLength));
+  const derived = await deriveSecret(p, suite, handshakeSecret, "derived", await emptyHash(p, suite));
+  const masterSecret = await hkdfExtract(p, suite, derived, new Uint8Array(suite.hashLength));
   const [clientApplicationTrafficSecret, serverApplicationTrafficSecret] = await Promise.all([
-    deriveSecret(suite, masterSecret, "c ap traffic", handshakeHash),
-    deriveSecret(suite, masterSecret, "s ap traffic", handshakeHash),
+    deriveSecret(p, suite, masterSecret, "c ap traffic", handshakeHash),
+    deriveSecret(p, suite, masterSecret, "s ap traffic", handshakeHash),
   ]);
   return { masterSecret, clientApplicationTrafficSecret, serverApplicationTrafficSecret };
 }
 
 /** Finished's verify_data (RFC 8446 §4.4.4). */
-export async function finishedVerifyData(suite: CipherSuite, trafficSecret: Uint8Array, transcriptHash: Uint8Array): Promise<Uint8Array> {
-  const finishedKey = await hkdfExpandLabel(suite, trafficSecret, "finished", new Uint8Array(0), suite.hashLength);
-  return hmac(suite.hash, finishedKey, transcriptHash);
+export async function finishedVerifyData(
+  p: TlsPrimitives,
+  suite: CipherSuite,
+  trafficSecret: Uint8Array,
+  transcriptHash: Uint8Array,
+): Promise<Uint8Array> {
+  const finishedKey = await hkdfExpandLabel(p, suite, trafficSecret, "finished", new Uint8Array(0), suite.hashLength);
+  return p.hmac(suite.hash, finishedKey, transcriptHash);
 }
 
 /** The next generation of a traffic secret after a KeyUpdate (RFC 8446 §7.2). */
-export function nextTrafficSecret(suite: CipherSuite, secret: Uint8Array): Promise<Uint8Array> {
-  return hkdfExpandLabel(suite, secret, "traffic upd", new Uint8Array(0), suite.hashLength);
+export function nextTrafficSecret(p: TlsPrimitives, suite: CipherSuite, secret: Uint8Array): Promise<Uint8Array> {
+  return hkdfExpandLabel(p, suite, secret, "traffic upd", new Uint8Array(0), suite.hashLength);
 }

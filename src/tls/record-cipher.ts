@@ -4,10 +4,10 @@
  * generation; sequence numbers are taken in call order, so records may be sealed concurrently and written in order.
  */
 
-import { bufferSource } from "../shared/bytes.js";
 import { AlertDescription, TlsAlertError } from "./alert.js";
 import { type CipherSuite, IV_LENGTH, TAG_LENGTH } from "./cipher-suite.js";
 import { hkdfExpandLabel } from "./key-schedule.js";
+import type { Aead, TlsPrimitives } from "./primitives.js";
 
 export const ContentType = { change_cipher_spec: 20, alert: 21, handshake: 22, application_data: 23 } as const;
 
@@ -28,17 +28,16 @@ export class RecordCipher {
   }
 
   private constructor(
-    private readonly key: CryptoKey,
+    private readonly aead: Aead,
     private readonly iv: Uint8Array,
   ) {}
 
-  static async fromSecret(suite: CipherSuite, trafficSecret: Uint8Array): Promise<RecordCipher> {
+  static async fromSecret(p: TlsPrimitives, suite: CipherSuite, trafficSecret: Uint8Array): Promise<RecordCipher> {
     const [keyBytes, iv] = await Promise.all([
-      hkdfExpandLabel(suite, trafficSecret, "key", new Uint8Array(0), suite.keyLength),
-      hkdfExpandLabel(suite, trafficSecret, "iv", new Uint8Array(0), IV_LENGTH),
+      hkdfExpandLabel(p, suite, trafficSecret, "key", new Uint8Array(0), suite.keyLength),
+      hkdfExpandLabel(p, suite, trafficSecret, "iv", new Uint8Array(0), IV_LENGTH),
     ]);
-    const key = await crypto.subtle.importKey("raw", bufferSource(keyBytes), "AES-GCM", false, ["encrypt", "decrypt"]);
-    return new RecordCipher(key, iv);
+    return new RecordCipher(await p.aesGcm(keyBytes), iv);
   }
 
   private nextNonce(): Uint8Array {
@@ -58,7 +57,7 @@ export class RecordCipher {
    */
   async seal(type: number, content: Uint8Array, fragmentSize = MAX_PLAINTEXT): Promise<Uint8Array> {
     const headers: Uint8Array[] = [];
-    const ciphertexts: Promise<ArrayBuffer>[] = [];
+    const ciphertexts: (Uint8Array | Promise<Uint8Array>)[] = [];
     let offset = 0;
     do {
       const fragment = content.subarray(offset, offset + fragmentSize);
@@ -69,13 +68,7 @@ export class RecordCipher {
       const length = inner.length + TAG_LENGTH;
       const header = Uint8Array.of(ContentType.application_data, 3, 3, length >> 8, length & 0xff);
       headers.push(header);
-      ciphertexts.push(
-        crypto.subtle.encrypt(
-          { name: "AES-GCM", iv: bufferSource(this.nextNonce()), additionalData: header, tagLength: TAG_LENGTH * 8 },
-          this.key,
-          inner,
-        ),
-      );
+      ciphertexts.push(this.aead.seal(this.nextNonce(), header, inner));
     } while (offset < content.length);
     const sealed = await Promise.all(ciphertexts);
     let total = 0;
@@ -84,7 +77,7 @@ export class RecordCipher {
     let at = 0;
     sealed.forEach((ciphertext, index) => {
       records.set(headers[index]!, at);
-      records.set(new Uint8Array(ciphertext), at + RECORD_HEADER_LENGTH);
+      records.set(ciphertext, at + RECORD_HEADER_LENGTH);
       at += RECORD_HEADER_LENGTH + ciphertext.byteLength;
     });
     return records;
@@ -96,13 +89,7 @@ export class RecordCipher {
     const nonce = this.nextNonce();
     let inner: Uint8Array;
     try {
-      inner = new Uint8Array(
-        await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: bufferSource(nonce), additionalData: bufferSource(header), tagLength: TAG_LENGTH * 8 },
-          this.key,
-          bufferSource(body),
-        ),
-      );
+      inner = await this.aead.open(nonce, header, body);
     } catch {
       throw new TlsAlertError(AlertDescription.bad_record_mac, "record failed authentication");
     }

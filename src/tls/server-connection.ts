@@ -26,6 +26,7 @@ import {
   serverHello,
 } from "./messages.js";
 import { type Negotiated, negotiate } from "./negotiate.js";
+import { type TlsPrimitives, webCryptoPrimitives } from "./primitives.js";
 import { ContentType, MAX_PLAINTEXT, RecordCipher } from "./record-cipher.js";
 import { RecordReader, type TlsRecord } from "./record-reader.js";
 
@@ -42,6 +43,8 @@ export interface TlsServerOptions {
    * allows AES-GCM about 2^24.5 full-size records per key).
    */
   keyUpdateAfterRecords?: number;
+  /** HMAC, hashes and AES-GCM: Web Crypto by default; node:crypto's on Node (`nodeCryptoPrimitives()`) are faster. */
+  primitives?: TlsPrimitives;
   /** Test hooks that make a handshake reproducible (RFC 8448): the ServerHello random and the server's key share. */
   random?: () => Uint8Array;
   keyShare?: (group: number) => Promise<KeyShare>;
@@ -92,6 +95,7 @@ export class TlsServerConnection implements DirectIo {
   private failed = false;
   private sentChangeCipherSpec = false;
   private readonly maxHandshakeMessage: number;
+  private readonly primitives: TlsPrimitives;
 
   constructor(
     private readonly raw: DirectIo,
@@ -99,6 +103,7 @@ export class TlsServerConnection implements DirectIo {
   ) {
     this.records = new RecordReader(raw.reader);
     this.maxHandshakeMessage = options.maxHandshakeMessageSize ?? DEFAULT_MAX_HANDSHAKE_MESSAGE;
+    this.primitives = options.primitives ?? webCryptoPrimitives;
   }
 
   /** Runs the handshake; on failure the alert is sent, the socket closed, and the error rethrown. */
@@ -130,7 +135,7 @@ export class TlsServerConnection implements DirectIo {
         cipherSuite: negotiated.suite.code,
         group: negotiated.group,
       });
-      transcript.push(messageHash(await digest(negotiated.suite.hash, clientHelloMessage)), retry);
+      transcript.push(messageHash(await digest(this.primitives, negotiated.suite, clientHelloMessage)), retry);
       await this.raw.writer.write(concatAll([plaintextRecord(ContentType.handshake, retry), ...this.compatibilityChangeCipherSpec(hello)]));
       const first = { hello, negotiated };
       clientHelloMessage = await this.readPlaintextHandshake(HandshakeType.client_hello, true);
@@ -151,15 +156,25 @@ export class TlsServerConnection implements DirectIo {
       keyShare: share,
     });
     transcript.push(hello2);
-    const secrets = await handshakeSecrets(suite, sharedSecret, await digest(suite.hash, concatAll(transcript)));
+    const secrets = await handshakeSecrets(
+      this.primitives,
+      suite,
+      sharedSecret,
+      await digest(this.primitives, suite, concatAll(transcript)),
+    );
     const [serverHandshakeCipher, clientHandshakeCipher] = await Promise.all([
-      RecordCipher.fromSecret(suite, secrets.serverHandshakeTrafficSecret),
-      RecordCipher.fromSecret(suite, secrets.clientHandshakeTrafficSecret),
+      RecordCipher.fromSecret(this.primitives, suite, secrets.serverHandshakeTrafficSecret),
+      RecordCipher.fromSecret(this.primitives, suite, secrets.clientHandshakeTrafficSecret),
     ]);
 
     if (hello.recordSizeLimit !== undefined) this.maxFragment = Math.min(MAX_PLAINTEXT, hello.recordSizeLimit - 1);
     const flight = await this.serverFlight(hello, negotiated, transcript, secrets.serverHandshakeTrafficSecret);
-    const application = await applicationSecrets(suite, secrets.handshakeSecret, await digest(suite.hash, concatAll(transcript)));
+    const application = await applicationSecrets(
+      this.primitives,
+      suite,
+      secrets.handshakeSecret,
+      await digest(this.primitives, suite, concatAll(transcript)),
+    );
     const sealed = await serverHandshakeCipher.seal(ContentType.handshake, flight, this.maxFragment);
     await this.raw.writer.write(
       concatAll([plaintextRecord(ContentType.handshake, hello2), ...this.compatibilityChangeCipherSpec(hello), sealed]),
@@ -168,7 +183,12 @@ export class TlsServerConnection implements DirectIo {
 
     // The client's Finished, under its handshake key; a middlebox-compatibility change_cipher_spec may come first.
     this.readCipher = clientHandshakeCipher;
-    const expected = await finishedVerifyData(suite, secrets.clientHandshakeTrafficSecret, await digest(suite.hash, concatAll(transcript)));
+    const expected = await finishedVerifyData(
+      this.primitives,
+      suite,
+      secrets.clientHandshakeTrafficSecret,
+      await digest(this.primitives, suite, concatAll(transcript)),
+    );
     const clientFinished = await this.readProtectedHandshake();
     if (clientFinished[0] !== HandshakeType.finished) {
       throw new TlsAlertError(
@@ -185,8 +205,8 @@ export class TlsServerConnection implements DirectIo {
     this.clientTrafficSecret = application.clientApplicationTrafficSecret;
     this.serverTrafficSecret = application.serverApplicationTrafficSecret;
     [this.readCipher, this.writeCipher] = await Promise.all([
-      RecordCipher.fromSecret(suite, this.clientTrafficSecret),
-      RecordCipher.fromSecret(suite, this.serverTrafficSecret),
+      RecordCipher.fromSecret(this.primitives, suite, this.clientTrafficSecret),
+      RecordCipher.fromSecret(this.primitives, suite, this.serverTrafficSecret),
     ]);
     return {
       protocol: "TLSv1.3",
@@ -215,11 +235,13 @@ export class TlsServerConnection implements DirectIo {
     transcript.push(extensions, certificateMessage);
     const signature = await this.options.credentials.sign(
       negotiated.signatureScheme,
-      certificateVerifyInput(await digest(suite.hash, concatAll(transcript))),
+      certificateVerifyInput(await digest(this.primitives, suite, concatAll(transcript))),
     );
     const verify = certificateVerify(negotiated.signatureScheme, signature);
     transcript.push(verify);
-    const serverFinished = finished(await finishedVerifyData(suite, serverSecret, await digest(suite.hash, concatAll(transcript))));
+    const serverFinished = finished(
+      await finishedVerifyData(this.primitives, suite, serverSecret, await digest(this.primitives, suite, concatAll(transcript))),
+    );
     transcript.push(serverFinished);
     return concatAll([extensions, certificateMessage, verify, serverFinished]);
   }
@@ -357,16 +379,16 @@ export class TlsServerConnection implements DirectIo {
       throw new TlsAlertError(AlertDescription.illegal_parameter, "malformed KeyUpdate");
     if (this.handshakeBuffer.length)
       throw new TlsAlertError(AlertDescription.unexpected_message, "handshake data after a KeyUpdate in the same record");
-    this.clientTrafficSecret = await nextTrafficSecret(this.suite, this.clientTrafficSecret);
-    this.readCipher = await RecordCipher.fromSecret(this.suite, this.clientTrafficSecret);
+    this.clientTrafficSecret = await nextTrafficSecret(this.primitives, this.suite, this.clientTrafficSecret);
+    this.readCipher = await RecordCipher.fromSecret(this.primitives, this.suite, this.clientTrafficSecret);
     if (message[4] === KeyUpdateRequest.update_requested && !this.writeClosed) await this.enqueueWrite(() => this.updateWriteKey());
   }
 
   /** Sends a KeyUpdate under the current key and moves to the next (inside the write chain: nothing is sealed meanwhile). */
   private async updateWriteKey(): Promise<void> {
     await this.raw.writer.write(await this.writeCipher!.seal(ContentType.handshake, keyUpdate(KeyUpdateRequest.update_not_requested)));
-    this.serverTrafficSecret = await nextTrafficSecret(this.suite, this.serverTrafficSecret);
-    this.writeCipher = await RecordCipher.fromSecret(this.suite, this.serverTrafficSecret);
+    this.serverTrafficSecret = await nextTrafficSecret(this.primitives, this.suite, this.serverTrafficSecret);
+    this.writeCipher = await RecordCipher.fromSecret(this.primitives, this.suite, this.serverTrafficSecret);
   }
 
   private enqueueWrite(step: () => Promise<void>): Promise<void> {
