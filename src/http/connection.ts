@@ -8,7 +8,7 @@ import { bodyFraming, parseRequestHead, type RequestHead } from "./parser.js";
 import { serializeHead, writeResponse } from "./response.js";
 import { abortRequest, createServerRequest, type DisconnectWatcher, markAnswered, type ServerRequest, signalRequested } from "./request.js";
 import { expectsContinue, requestMethodAndUrl, wantsKeepAlive } from "./request-head.js";
-import { type ConnectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
+import { type ConnectionInfo, connectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 import { type ByteWriter, type DirectIo, socketIo } from "../sockets/direct-io.js";
 
@@ -66,14 +66,7 @@ export class HttpConnection implements DisconnectWatcher {
       const { reader, writer } = this.start?.io ?? socketIo(opened);
       this.input = new ConnectionInput(reader, this.start?.head);
       this.writer = writer;
-      this.info = {
-        remoteAddress: opened.remoteAddress,
-        remotePort: opened.remotePort,
-        localAddress: opened.localAddress,
-        localPort: opened.localPort,
-        remoteAddr: { transport: "tcp", hostname: opened.remoteAddress, port: opened.remotePort },
-        secure: opened.tls !== undefined,
-      };
+      this.info = connectionInfo(opened);
       if (this.overCapacity) await this.refuse(new HttpError(503, "too many connections"));
       else await this.serveRequests();
     } catch (error) {

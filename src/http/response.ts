@@ -150,7 +150,8 @@ function chunkFrame(data: Uint8Array): Uint8Array {
   return frame;
 }
 
-function toBytes(chunk: unknown): Uint8Array {
+/** A body chunk as bytes: Uint8Array, another view or an ArrayBuffer; anything else is a handler's mistake. */
+export function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);

@@ -49,9 +49,10 @@ import type { ConnectionHost } from "../http/connection.js";
 import { httpDate } from "../http/date.js";
 import { HttpError } from "../http/errors.js";
 import { FastResponse, responseParts } from "../http/fast-response.js";
+import { toBytes } from "../http/response.js";
 import { abortRequest, createServerRequest, markAnswered, type ServerRequest } from "../http/request.js";
-import { concatBytes, EMPTY } from "../shared/bytes.js";
-import type { ConnectionInfo } from "../shared/upgrade.js";
+import { concatAll, concatBytes, EMPTY } from "../shared/bytes.js";
+import { type ConnectionInfo, connectionInfo } from "../shared/upgrade.js";
 import { type DirectIo, socketIo } from "../sockets/direct-io.js";
 import type { TCPSocket, TCPSocketOpenInfo } from "../sockets/types.js";
 
@@ -199,14 +200,7 @@ export class Http2Connection {
       const opened = this.start?.opened ?? (await this.socket.opened);
       this.io = this.start?.io ?? socketIo(opened);
       this.output = new Output(this.io.writer);
-      this.info = {
-        remoteAddress: opened.remoteAddress,
-        remotePort: opened.remotePort,
-        localAddress: opened.localAddress,
-        localPort: opened.localPort,
-        remoteAddr: { transport: "tcp", hostname: opened.remoteAddress, port: opened.remotePort },
-        secure: opened.tls !== undefined,
-      };
+      this.info = connectionInfo(opened);
       const { options } = this;
       // The server preface (§3.4), sent at once; the connection window grows past the default 65 535.
       const settings: Array<[number, number]> = [
@@ -472,7 +466,7 @@ export class Http2Connection {
     const { streamId: id, fragments, endStream, priority } = this.block!;
     this.block = undefined;
     // Every block is decoded, whatever its stream's fate: the HPACK state is the connection's (§4.3).
-    const decoded = this.decoder.decode(fragments.length === 1 ? fragments[0]! : concatAllBytes(fragments));
+    const decoded = this.decoder.decode(concatAll(fragments));
     const stream = this.streams.get(id);
     if (stream && stream.state !== "closed") {
       if (stream.state === "halfClosedRemote") throw new Http2Error(ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM", id);
@@ -1010,27 +1004,8 @@ async function settledSoon<T>(read: Promise<T>): Promise<T | typeof NOT_YET> {
   return result;
 }
 
-function toBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
-  throw new TypeError("response body chunks must be Uint8Array");
-}
-
 function latin1Bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-function concatAllBytes(pieces: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
   return out;
 }

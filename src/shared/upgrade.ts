@@ -8,6 +8,7 @@
  * instead of its status, stops parsing HTTP on the connection, and passes the socket to the takeover function.
  */
 import type { ByteReader, ByteWriter } from "../sockets/direct-io.js";
+import type { TCPSocketOpenInfo } from "../sockets/types.js";
 
 /** Address details of one connection, given to handlers as `info`. */
 export interface ConnectionInfo {
@@ -19,6 +20,18 @@ export interface ConnectionInfo {
   remoteAddr: { transport: "tcp"; hostname: string; port: number };
   /** True on a TLS connection (request URLs are `https://`). */
   secure?: boolean;
+}
+
+/** The `info` of a connection, from its socket's open info: the same for HTTP/1.1 and HTTP/2. */
+export function connectionInfo(opened: TCPSocketOpenInfo): ConnectionInfo {
+  return {
+    remoteAddress: opened.remoteAddress,
+    remotePort: opened.remotePort,
+    localAddress: opened.localAddress,
+    localPort: opened.localPort,
+    remoteAddr: { transport: "tcp", hostname: opened.remoteAddress, port: opened.remotePort },
+    secure: opened.tls !== undefined,
+  };
 }
 
 /** The socket handed over after the 101 response has been written. */
