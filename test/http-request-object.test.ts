@@ -2,12 +2,14 @@
  * The Request object handlers get (src/http/request.ts): a real Request to every check (instanceof, getters, body
  * methods, clone(), `new Request(request)`, `fetch(request)`), with every header the client sent, and a signal that
  * aborts when the client leaves before the response is complete. The same cases run on Node, Deno and Bun, each
- * serving test/fixtures/http/request-object-server.ts in a child process; on Node 20 and Deno the request skips the
- * native constructor, on Node 22+ and Bun it is a subclass of the global Request.
+ * serving test/fixtures/http/request-object-server.ts in a child process; on Node and Deno the request skips the
+ * native constructor (on Node 22+ through serve()'s global Request and fetch), on Bun it is a subclass of the
+ * global Request. BROWSER_HTTPD_TEST_NODE=/path/to/node runs the Node cases on that Node too (e.g. Node 24 beside
+ * CI's Node 20).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -16,8 +18,10 @@ import { RawClient, withTimeout, type WireResponse } from "./fixtures/http/harne
 const serverScript = fileURLToPath(new URL("./fixtures/http/request-object-server.js", import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
+const otherNode = process.env.BROWSER_HTTPD_TEST_NODE;
 const runtimes = [
-  { runtime: "node", command: [process.execPath, serverScript], lazy: Number(process.versions.node.split(".")[0]) < 22 },
+  { runtime: "node", command: [process.execPath, serverScript], lazy: true },
+  ...(otherNode ? [{ runtime: "node", command: [otherNode, serverScript], lazy: true }] : []),
   { runtime: "deno", command: [bin("deno"), "run", "--allow-net", "--allow-read", "--allow-env", serverScript], lazy: true },
   { runtime: "bun", command: [bin("bun"), serverScript], lazy: false },
 ];
@@ -36,7 +40,9 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
 }
 
 for (const { runtime, command, lazy } of runtimes) {
-  describe(`the request object on ${runtime}`, { timeout: 120_000 }, () => {
+  describe(`the request object on ${runtime === "node" ? `Node ${spawnSync(command[0]!, ["--version"], { encoding: "utf8" }).stdout.trim()}` : runtime}`, {
+    timeout: 120_000,
+  }, () => {
     let child: ChildProcess | undefined;
     let port = 0;
     let upstreamPort = 0;

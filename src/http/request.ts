@@ -7,9 +7,12 @@
  * - Node 20 (undici 6) and Deno keep a Request's state in symbol-keyed properties. A plain object whose prototype
  *   chain reaches Request.prototype, with getters for those properties that build the native Request, passes their
  *   checks: `new Request(request)` and `fetch(request)` read the state of the native one, built just then.
- * - Node 22+ (undici 7, private fields), Bun and Chromium check for the real thing. There the request is a subclass
- *   of the global Request constructed with its full state (the constructor costs 1-2 µs there, 6 on Node 20).
- * Which one applies is decided once, by trying it (`lazyRequestsAccepted`).
+ * - Node 22+ (undici 7) keeps it in private fields, which no other object can have. There `serve()` makes the global
+ *   `Request` and `fetch` build the native Request of a lazy one before the runtime sees it
+ *   (`acceptLazyRequestsInGlobals`), as @hono/node-server does.
+ * - Elsewhere (Bun, Chromium; Node 22+ when the globals are left alone) the request is a subclass of the global
+ *   Request constructed with its full state (1-2 µs on Node 24, 8-18 in Chromium).
+ * Whether the runtime takes lazy requests natively is decided once, by trying it (`lazyRequestsAccepted`).
  */
 import { concatAll, EMPTY } from "../shared/bytes.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
@@ -82,7 +85,28 @@ export function normalizeMethod(method: string): string {
   return NORMALIZED_METHODS.has(upper) ? upper : method;
 }
 
-export class ServerRequest extends NativeRequest {
+/** Whether `value` is a request whose native Request is not built yet. */
+function isLazy(value: unknown): value is ServerRequest {
+  return value instanceof ServerRequest && value[NATIVE] !== value;
+}
+
+/**
+ * The global Request once `acceptLazyRequestsInGlobals` ran: it builds the native state of a lazy request it is
+ * given, and counts every native Request as its own (clone() and the runtime itself make native ones).
+ */
+class LazyAwareRequest extends NativeRequest {
+  constructor(input: RequestInfo | URL, init?: RequestInit) {
+    super(isLazy(input) ? materialize(input) : input, init);
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses (ServerRequest), which inherit this method, keep the ordinary prototype check.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about, maybe a subclass
+    return this === LazyAwareRequest ? value instanceof NativeRequest : Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+export class ServerRequest extends LazyAwareRequest {
   declare [METHOD]: string;
   declare [URL_STRING]: string;
   declare [TARGET]: string;
@@ -316,11 +340,40 @@ function lazyRequestsAccepted(): boolean {
   }
 }
 
-/** Whether requests skip the native constructor on this runtime (see the top of this file). */
-export const lazyRequests = lazyRequestsAccepted();
+let lazyRequestsMade = lazyRequestsAccepted();
+
+/** Whether requests skip the native constructor here and now (see the top of this file). */
+export function lazyRequests(): boolean {
+  return lazyRequestsMade;
+}
+
+const nativeFetch = globalThis.fetch;
+
+/** The global fetch once `acceptLazyRequestsInGlobals` ran. */
+function fetchAcceptingLazy(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  return nativeFetch(isLazy(input) ? materialize(input) : input, init);
+}
+
+/**
+ * Makes lazy requests usable where the runtime's Request does not take them (Node 22+): globalThis.Request and
+ * globalThis.fetch are replaced by ones that build the native Request of a lazy one first. Code that kept the
+ * original Request or fetch from before still gets a TypeError from `new Request(request)` or `fetch(request)`.
+ */
+export function acceptLazyRequestsInGlobals(): void {
+  if (lazyRequestsMade) return;
+  for (const [name, value] of [
+    ["Request", LazyAwareRequest],
+    ["fetch", fetchAcceptingLazy],
+  ] as const) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+  Object.defineProperty(fetchAcceptingLazy, "name", { value: "fetch" });
+  Object.defineProperty(LazyAwareRequest, "name", { value: "Request" });
+  lazyRequestsMade = true;
+}
 
 export function createServerRequest(parts: RequestParts): ServerRequest {
-  return lazyRequests ? createLazy(parts) : new ServerRequest(parts);
+  return lazyRequestsMade ? createLazy(parts) : new ServerRequest(parts);
 }
 
 /** Aborts the request's signal (now, or when someone first asks for it), unless its response is complete. */
