@@ -16,13 +16,13 @@ import type { TCPServerSocket, TCPSocket } from "../src/sockets/types.js";
 import { loadTlsCredentials } from "../src/tls/credentials.js";
 import { tlsSocket } from "../src/tls/socket.js";
 import { createSelfSignedCertificate } from "../src/tls/x509.js";
+import { missingClients, pythonWithH2 } from "./fixtures/clients.js";
 
 const has = (command: string, args = ["--version"]) => spawnSync(command, args, { stdio: "ignore" }).status === 0;
 const CURL = has("curl");
 const NGHTTP = has("nghttp");
 const H2LOAD = has("h2load");
-/** A Python with the h2 library (Debian's python3-h2 is in the system Python, which may not be first on PATH). */
-const PYTHON = ["python3", "/usr/bin/python3"].find((python) => spawnSync(python, ["-c", "import h2"], { stdio: "ignore" }).status === 0);
+const PYTHON = pythonWithH2();
 
 function run(command: string, args: string[], input?: string): Promise<{ status: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -257,7 +257,7 @@ describe("HTTP/2 clients (h2c prior knowledge on serve())", { timeout: 300_000 }
     });
   });
 
-  it("Python's h2: a request, then a PING and its ACK, driven frame by frame", { skip: !PYTHON }, async () => {
+  it("Python's h2: a request, then a PING and its ACK, driven frame by frame", { skip: missingClients("python3-h2") }, async () => {
     const script = `
 import socket, sys, h2.connection, h2.config, h2.events
 s = socket.create_connection(("127.0.0.1", ${server.port}))

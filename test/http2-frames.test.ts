@@ -448,12 +448,16 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
     await connectionError(ErrorCode.PROTOCOL_ERROR, frame(FrameType.PUSH_PROMISE, Flags.END_HEADERS, 1, new Uint8Array(4)));
   });
 
-  it("4.2 / 6.x frame sizes: over SETTINGS_MAX_FRAME_SIZE, PING of 7 bytes, RST_STREAM of 3: FRAME_SIZE_ERROR; PRIORITY of 4 is a stream error", async () => {
+  it("4.2 / 6.x frame sizes: over SETTINGS_MAX_FRAME_SIZE, PING of 7 bytes, RST_STREAM of 3: FRAME_SIZE_ERROR; PRIORITY of 4 is a stream error (a connection error on an idle stream)", async () => {
     await connectionError(ErrorCode.FRAME_SIZE_ERROR, frame(FrameType.PING, 0, 0, new Uint8Array(16_385)));
     await connectionError(ErrorCode.FRAME_SIZE_ERROR, frame(FrameType.PING, 0, 0, new Uint8Array(7)));
     await connectionError(ErrorCode.FRAME_SIZE_ERROR, frame(FrameType.SETTINGS, 0, 0, new Uint8Array(5)));
-    await streamError(1, ErrorCode.FRAME_SIZE_ERROR, frame(FrameType.PRIORITY, 0, 1, new Uint8Array(4)));
-    await streamError(1, ErrorCode.PROTOCOL_ERROR, frame(FrameType.PRIORITY, 0, 1, Uint8Array.from([0, 0, 0, 1, 16])));
+    const open = new RawClient_Headers(1, POST("/wait?id=priority"), false).bytes;
+    await streamError(1, ErrorCode.FRAME_SIZE_ERROR, open, frame(FrameType.PRIORITY, 0, 1, new Uint8Array(4)));
+    await streamError(1, ErrorCode.PROTOCOL_ERROR, open, frame(FrameType.PRIORITY, 0, 1, Uint8Array.from([0, 0, 0, 1, 16])));
+    // RST_STREAM may not name an idle stream (§6.4): there the same errors end the connection.
+    await connectionError(ErrorCode.FRAME_SIZE_ERROR, frame(FrameType.PRIORITY, 0, 1, new Uint8Array(4)));
+    await connectionError(ErrorCode.PROTOCOL_ERROR, frame(FrameType.PRIORITY, 0, 1, Uint8Array.from([0, 0, 0, 1, 16])));
   });
 
   it("6.5 SETTINGS with invalid values: ENABLE_PUSH 2, INITIAL_WINDOW_SIZE 2^31, MAX_FRAME_SIZE out of range", async () => {

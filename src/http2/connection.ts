@@ -295,7 +295,9 @@ export class Http2Connection {
           this.frame(header, payload);
         } catch (error) {
           if (!(error instanceof Http2Error)) throw error;
-          if (error.streamId !== undefined) this.resetStream(error.streamId, error.code);
+          // A stream above the last one opened is idle, and RST_STREAM must not name an idle stream (§6.4): an
+          // error there (a PRIORITY or WINDOW_UPDATE the client got wrong) is a connection error (§5.4.1 allows it).
+          if (error.streamId !== undefined && error.streamId <= this.lastStreamId) this.resetStream(error.streamId, error.code);
           else {
             this.fail(error.code, error.message);
             return;
