@@ -47,6 +47,12 @@ export class RequestBody {
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
     if (this.error) throw this.error;
+    // Bytes of a Content-Length body already here need no socket read and so no stall timer, nor an interim 100
+    // Continue: the client sent them without waiting for one (RFC 9110 §10.1.1 lets the server omit it then).
+    if (this.framing.kind === "length" && this.input.buffered.length > 0) {
+      this.started = true;
+      return this.takeFixed(this.input.takeBuffered(Math.min(this.remainingInChunk, MAX_PIECE)));
+    }
     let stalled = false;
     const timer = setTimeout(() => {
       // Ends the pending socket read; the connection cannot go on after a body cut short.
@@ -102,6 +108,11 @@ export class RequestBody {
   private async nextFixed(): Promise<Uint8Array | null> {
     const piece = await this.input.take(Math.min(this.remainingInChunk, MAX_PIECE));
     if (piece.length === 0) throw new HttpError(400, "connection closed before the request body ended");
+    return this.takeFixed(piece);
+  }
+
+  /** Counts a piece of a Content-Length body as read. */
+  private takeFixed(piece: Uint8Array): Uint8Array {
     this.remainingInChunk -= piece.length;
     if (this.remainingInChunk === 0) this.done = true;
     return piece;

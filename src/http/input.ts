@@ -55,6 +55,11 @@ export class ConnectionInput {
       }
       this.pending = value;
     }
+    return this.takeBuffered(max);
+  }
+
+  /** Consumes and returns up to `max` of the bytes already buffered (EMPTY when none are). */
+  takeBuffered(max: number): Uint8Array {
     const out = this.pending.length <= max ? this.pending : this.pending.subarray(0, max);
     this.pending = this.pending.length <= max ? EMPTY : this.pending.subarray(max);
     return out;

@@ -16,6 +16,7 @@
  */
 import { concatAll, EMPTY } from "../shared/bytes.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
+import { requestHeaders } from "./field-headers.js";
 
 /** The body of a request as the connection reads it (RequestBody). */
 export interface BodySource {
@@ -151,8 +152,8 @@ export class ServerRequest extends LazyAwareRequest {
       const fields = this[FIELDS];
       if (this[NATIVE] === this) {
         const kept = nativeHeaders.call(this) as Headers;
-        this[HEADERS] = fields.some(([name]) => !kept.has(name)) ? new Headers(fields) : kept;
-      } else this[HEADERS] = new Headers(fields);
+        this[HEADERS] = fields.some(([name]) => !kept.has(name)) ? requestHeaders(fields) : kept;
+      } else this[HEADERS] = requestHeaders(fields);
     }
     return this[HEADERS];
   }
