@@ -53,7 +53,9 @@ describe("requestHeaders", () => {
       (headers: Headers) => headers.getSetCookie(),
       (headers: Headers) => {
         const seen: string[] = [];
-        headers.forEach((value, name) => seen.push(`${name}=${value}`));
+        headers.forEach((value, name) => {
+          seen.push(`${name}=${value}`);
+        });
         return seen;
       },
       (headers: Headers) => [...new Headers(headers)],
