@@ -1,7 +1,8 @@
 /**
  * HTTP/2 from the server inside Chromium (the IWA on Direct Sockets, the demo app): h2c with prior knowledge from
- * curl, h2load and Node's http2 on the same port as HTTP/1.1, and a Rapid Reset attacker refused while a
- * well-behaved session is served. (Browsers speak HTTP/2 only over TLS: Chromium's own fetch with h2 needs `h2` by
+ * curl, h2load and Node's http2 on the same port as HTTP/1.1, the h2spec-style frame cases of Python's h2 (as
+ * test/http2-h2spec.test.ts runs them on Node), and a Rapid Reset attacker refused while a well-behaved session is
+ * served. (Browsers speak HTTP/2 only over TLS: Chromium's own fetch with h2 needs `h2` by
  * ALPN through the TLS wrapper.)
  */
 import assert from "node:assert/strict";
@@ -16,6 +17,8 @@ import { after, before, describe, it } from "node:test";
 import { ErrorCode } from "../src/http2/errors.js";
 import { FrameType, headerFrames, parseFrameHeader, PREFACE, rstStreamFrame, settingsFrame } from "../src/http2/frames.js";
 import { HpackEncoder } from "../src/http2/hpack.js";
+import { missingClients, pythonWithH2 } from "./fixtures/clients.js";
+import { h2specCases } from "./fixtures/http2/h2spec.js";
 import { launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
 
 const has = (command: string) => spawnSync(command, ["--version"], { stdio: "ignore" }).status === 0;
@@ -87,6 +90,18 @@ describe("HTTP/2 (h2c) from the server inside Chromium", { timeout: 300_000, ski
   it("h2load -n 2000 -c 4 -m 10: every request succeeds", { skip: !has("h2load") }, async () => {
     const result = await run("h2load", ["-n", "2000", "-c", "4", "-m", "10", `${base}/hello`]);
     assert.match(result.stdout.toString(), /2000 succeeded, 0 failed, 0 errored, 0 timeout/);
+  });
+
+  it("h2spec-style frame cases from Python's h2: every case passes, then Node's http2 is served", {
+    skip: missingClients("python3-h2"),
+  }, async (t) => {
+    await h2specCases(t, pythonWithH2()!, app.port);
+    const session = http2.connect(base);
+    try {
+      assert.deepEqual(await get(session, "/hello"), { status: 200, body: "Hello, world!" });
+    } finally {
+      session.close();
+    }
   });
 
   it("Rapid Reset against the IWA: GOAWAY ENHANCE_YOUR_CALM, while a Node http2 session is served", async () => {
