@@ -81,6 +81,8 @@ async function serveConnection(connection) {
 
 export interface BareResponder {
   port: number;
+  /** The DevTools session of its window (to profile it). */
+  sessionId: string;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,7 @@ export async function launchBareResponder(chromium: RunningChromium, port: numbe
     }
     return {
       port,
+      sessionId: window.sessionId,
       close: async () => {
         await chromium.cdp.send("Target.closeTarget", { targetId: window.targetId }).catch(() => undefined);
         await proxy.close();

@@ -7,11 +7,11 @@
  * - Node 20 (undici 6) and Deno keep a Request's state in symbol-keyed properties. A plain object whose prototype
  *   chain reaches Request.prototype, with getters for those properties that build the native Request, passes their
  *   checks: `new Request(request)` and `fetch(request)` read the state of the native one, built just then.
- * - Node 22+ (undici 7) keeps it in private fields, which no other object can have. There `serve()` makes the global
- *   `Request` and `fetch` build the native Request of a lazy one before the runtime sees it
- *   (`acceptLazyRequestsInGlobals`), as @hono/node-server does.
- * - Elsewhere (Bun, Chromium; Node 22+ when the globals are left alone) the request is a subclass of the global
- *   Request constructed with its full state (1-2 µs on Node 24, 8-18 in Chromium).
+ * - Node 22+ (undici 7) and Chromium keep it where no other object can have it (private fields, the wrapper's C++
+ *   object). There `serve()` makes the global `Request` and `fetch` (and the Cache API) build the native Request of
+ *   a lazy one before the runtime sees it (`acceptLazyRequestsInGlobals`), as @hono/node-server does on Node.
+ * - Elsewhere (Bun; Node 22+ and Chromium when the globals are left alone) the request is a subclass of the global
+ *   Request constructed with its full state (1-2 µs on Node 24, 9-15 in Chromium, plus the garbage it leaves).
  * Whether the runtime takes lazy requests natively is decided once, by trying it (`lazyRequestsAccepted`).
  */
 import { concatAll, EMPTY } from "../shared/bytes.js";
@@ -355,10 +355,27 @@ function fetchAcceptingLazy(input: RequestInfo | URL, init?: RequestInit): Promi
   return nativeFetch(isLazy(input) ? materialize(input) : input, init);
 }
 
+/** Replaces `name` of `target` by a function that builds the native Request of lazy ones among its arguments first. */
+function acceptLazyArguments(target: object, name: string): void {
+  const original = (target as Record<string, unknown>)[name];
+  if (typeof original !== "function") return;
+  const nativeOf = (value: unknown) => (isLazy(value) ? materialize(value) : value);
+  Object.defineProperty(target, name, {
+    value(this: unknown, ...args: unknown[]) {
+      // Cache.addAll() takes a list of requests.
+      const given = args.map((arg) => (Array.isArray(arg) ? arg.map(nativeOf) : nativeOf(arg)));
+      return original.apply(this, given);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
 /**
- * Makes lazy requests usable where the runtime's Request does not take them (Node 22+): globalThis.Request and
- * globalThis.fetch are replaced by ones that build the native Request of a lazy one first. Code that kept the
- * original Request or fetch from before still gets a TypeError from `new Request(request)` or `fetch(request)`.
+ * Makes lazy requests usable where the runtime's Request does not take them (Node 22+, Chromium):
+ * globalThis.Request and globalThis.fetch are replaced by ones that build the native Request of a lazy one first,
+ * and so are the Cache API's methods where it exists. Code that kept the original Request or fetch from before
+ * still gets a TypeError from `new Request(request)` or `fetch(request)`.
  */
 export function acceptLazyRequestsInGlobals(): void {
   if (lazyRequestsMade) return;
@@ -370,6 +387,9 @@ export function acceptLazyRequestsInGlobals(): void {
   }
   Object.defineProperty(fetchAcceptingLazy, "name", { value: "fetch" });
   Object.defineProperty(LazyAwareRequest, "name", { value: "Request" });
+  const { Cache, CacheStorage } = globalThis as { Cache?: { prototype: object }; CacheStorage?: { prototype: object } };
+  if (Cache) for (const name of ["add", "addAll", "delete", "keys", "match", "matchAll", "put"]) acceptLazyArguments(Cache.prototype, name);
+  if (CacheStorage) acceptLazyArguments(CacheStorage.prototype, "match");
   lazyRequestsMade = true;
 }
 
