@@ -309,7 +309,7 @@ async function measure(target: Target, workload: Workload): Promise<Result> {
     const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
     const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
     const latencyAverage = /Latency\s+(\S+)/.exec(output)?.[1] ?? "?";
-    const latencyP99 = /99%\s+(\S+)/.exec(output)?.[1] ?? "?";
+    const latencyP99 = /^\s*99%\s+(\S+)/m.exec(output)?.[1] ?? "?";
     const errors = /Socket errors: (.*)|Non-2xx or 3xx responses: (\d+)/.exec(output)?.[0] ?? "none";
     if (!Number.isFinite(requestsPerSecond)) throw new Error(`no Requests/sec in wrk output:\n${output}`);
     const cpuMicrosecondsPerRequest = (cpuUsed / requests) * 1e6;

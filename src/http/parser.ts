@@ -83,9 +83,12 @@ function isTargetByte(byte: number): boolean {
  * (the final empty line excluded). Throws HttpError with the status to answer.
  */
 export function parseRequestHead(bytes: Uint8Array, end: number, limits: Limits): RequestHead {
+  // The head as text once, one character per byte: each piece below is a slice of it, which costs less than
+  // decoding a dozen short ranges apart.
+  const text = decodeLatin1(bytes, 0, end);
   let lineEnd = indexOfCrlf(bytes);
   if (lineEnd === -1 || lineEnd > end) lineEnd = end;
-  const { method, target, version } = parseRequestLine(bytes, lineEnd, limits);
+  const { method, target, version } = parseRequestLine(bytes, text, lineEnd, limits);
   const headers: Array<[string, string]> = [];
   const facts: FieldFacts = {
     host: undefined,
@@ -100,7 +103,7 @@ export function parseRequestHead(bytes: Uint8Array, end: number, limits: Limits)
   while (start < end) {
     let fieldEnd = indexOfCrlf(bytes, start);
     if (fieldEnd === -1 || fieldEnd > end) fieldEnd = end;
-    const field = parseFieldLine(bytes, start, fieldEnd);
+    const field = parseFieldLine(bytes, text, start, fieldEnd);
     headers.push(field);
     noteField(facts, field[0], field[1]);
     start = fieldEnd + 2;
@@ -108,17 +111,22 @@ export function parseRequestHead(bytes: Uint8Array, end: number, limits: Limits)
   return { method, target, version, headers, facts };
 }
 
-function parseRequestLine(bytes: Uint8Array, end: number, limits: Limits): Pick<RequestHead, "method" | "target" | "version"> {
+function parseRequestLine(
+  bytes: Uint8Array,
+  text: string,
+  end: number,
+  limits: Limits,
+): Pick<RequestHead, "method" | "target" | "version"> {
   let i = 0;
   while (i < end && TOKEN_CHARS[bytes[i]!]) i++;
   if (i === 0 || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad method");
-  const method = decodeLatin1(bytes, 0, i);
+  const method = text.slice(0, i);
   const targetStart = ++i;
   while (i < end && isTargetByte(bytes[i]!)) i++;
   if (i - targetStart > limits.maxRequestTargetLength) throw new HttpError(414, "request target too long");
   if (i === targetStart || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad request target");
-  const target = decodeLatin1(bytes, targetStart, i);
-  const versionText = decodeLatin1(bytes, i + 1, end);
+  const target = text.slice(targetStart, i);
+  const versionText = text.slice(i + 1, end);
   const match = /^HTTP\/(\d)\.(\d)$/.exec(versionText);
   if (!match) throw new HttpError(400, "malformed request line: bad HTTP version");
   if (match[1] !== "1") throw new HttpError(505, `HTTP version ${match[1]}.${match[2]} is not supported`);
@@ -126,13 +134,13 @@ function parseRequestLine(bytes: Uint8Array, end: number, limits: Limits): Pick<
   return { method, target, version: match[2] === "0" ? "1.0" : "1.1" };
 }
 
-function parseFieldLine(bytes: Uint8Array, start: number, end: number): [string, string] {
+function parseFieldLine(bytes: Uint8Array, text: string, start: number, end: number): [string, string] {
   const first = bytes[start];
   if (first === SP || first === HTAB) throw new HttpError(400, "obsolete line folding is not accepted");
   let i = start;
   while (i < end && TOKEN_CHARS[bytes[i]!]) i++;
   if (i === start || bytes[i] !== COLON) throw new HttpError(400, "malformed header field name");
-  const name = decodeLatin1(bytes, start, i).toLowerCase();
+  const name = text.slice(start, i).toLowerCase();
   let valueStart = i + 1;
   let valueEnd = end;
   while (valueStart < valueEnd && (bytes[valueStart] === SP || bytes[valueStart] === HTAB)) valueStart++;
@@ -140,7 +148,7 @@ function parseFieldLine(bytes: Uint8Array, start: number, end: number): [string,
   for (let j = valueStart; j < valueEnd; j++) {
     if (!isFieldValueByte(bytes[j]!)) throw new HttpError(400, `invalid character in header field '${name}'`);
   }
-  return [name, decodeLatin1(bytes, valueStart, valueEnd)];
+  return [name, text.slice(valueStart, valueEnd)];
 }
 
 /** Decides the body framing from the head (RFC 9112 §6.3), rejecting ambiguous or unsupported framing. */
