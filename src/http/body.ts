@@ -76,6 +76,15 @@ export class RequestBody {
     }
   }
 
+  /** The whole body if every byte of it is already buffered (no socket read, no timer needed), else undefined. */
+  takeWhole(): Uint8Array | undefined {
+    if (this.done || this.error || this.framing.kind !== "length" || this.input.buffered.length < this.remainingInChunk) {
+      return undefined;
+    }
+    this.started = true;
+    return this.takeFixed(this.input.takeBuffered(this.remainingInChunk));
+  }
+
   /** A stream over `next()` that reads only as fast as its consumer pulls. */
   toStream(): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>(

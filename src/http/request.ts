@@ -25,6 +25,8 @@ export interface BodySource {
   toStream(): ReadableStream<Uint8Array>;
   /** Whether anyone asked for bytes yet. */
   readonly started: boolean;
+  /** The whole body if every byte of it is already here (it is then read), else undefined. */
+  takeWhole?(): Uint8Array | undefined;
 }
 
 /** The connection side of a request's signal. */
@@ -183,7 +185,7 @@ export class ServerRequest extends LazyAwareRequest {
 
   override text(): Promise<string> {
     if (this[NATIVE] || this[STREAM]) return nativeMethod("text").call(materialize(this)) as Promise<string>;
-    return take(this).then((bytes) => DECODER.decode(bytes));
+    return take(this, (bytes) => DECODER.decode(bytes));
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: the type Request.json() has in the DOM typings
@@ -194,12 +196,12 @@ export class ServerRequest extends LazyAwareRequest {
 
   override arrayBuffer(): Promise<ArrayBuffer> {
     if (this[NATIVE] || this[STREAM]) return nativeMethod("arrayBuffer").call(materialize(this)) as Promise<ArrayBuffer>;
-    return take(this).then((bytes) => ownBytes(bytes).buffer as ArrayBuffer);
+    return take(this, (bytes) => ownBytes(bytes).buffer as ArrayBuffer);
   }
 
   override bytes(): Promise<Uint8Array<ArrayBuffer>> {
     if (this[NATIVE] || this[STREAM]) return nativeMethod("bytes").call(materialize(this)) as Promise<Uint8Array<ArrayBuffer>>;
-    return take(this).then(ownBytes);
+    return take(this, ownBytes);
   }
 
   // Through a Response, which types the Blob from Content-Type as fetch does (Bun's Request leaves a stream body's Blob untyped).
@@ -238,17 +240,35 @@ function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
     : bytes.slice();
 }
 
-/** The whole body, read without a stream; the body counts as used from here on. */
-async function take(request: ServerRequest): Promise<Uint8Array> {
-  if (request[TAKEN]) throw new TypeError("Body is unusable: it has already been read");
+/**
+ * The whole body, read without a stream; the body counts as used from here on. A body already buffered whole is
+ * handed over as it is, without a read loop: `then` applies to it in the same turn.
+ */
+function take<T>(request: ServerRequest, then: (bytes: Uint8Array) => T): Promise<T> {
+  if (request[TAKEN]) return Promise.reject(new TypeError("Body is unusable: it has already been read"));
   request[TAKEN] = true;
   const body = request[BODY];
-  if (!body) return EMPTY;
+  const whole = body ? body.takeWhole?.() : EMPTY;
+  if (whole) {
+    bodyRead(request);
+    // A rejection, as the read loop would give, if `then` throws (JSON.parse on bad JSON).
+    return Promise.resolve(whole).then(then);
+  }
+  return readAll(body!).then((bytes) => {
+    bodyRead(request);
+    return then(bytes);
+  });
+}
+
+async function readAll(body: BodySource): Promise<Uint8Array> {
   const pieces: Uint8Array[] = [];
   for (let piece = await body.next(); piece; piece = await body.next()) pieces.push(piece);
-  // With the body read, the connection can watch for the client leaving again.
-  if (request[CONTROLLER] && !request[ANSWERED]) request[WATCHER].watchForDisconnect();
   return concatAll(pieces);
+}
+
+/** With the body read, the connection can watch for the client leaving again. */
+function bodyRead(request: ServerRequest): void {
+  if (request[CONTROLLER] && !request[ANSWERED]) request[WATCHER].watchForDisconnect();
 }
 
 /** The runtime's Request for this one, built on first need with the same method, URL, headers, body and signal. */
