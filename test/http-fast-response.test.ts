@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { FastResponse, type FetchHandler } from "../src/index.js";
 import { exchange, header, startServer, stopServer, type WireResponse } from "./fixtures/http/harness.js";
 
+/** The runtime's own Response, kept before serve() makes FastResponse the global one (on Node). */
+const RuntimeResponse = globalThis.Response;
+
 async function served(handler: FetchHandler, request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n", head = false): Promise<WireResponse> {
   const server = await startServer(handler);
   try {
@@ -55,7 +58,7 @@ describe("FastResponse", { timeout: 60_000 }, () => {
     it(`writes ${name} exactly as the runtime's Response would`, async () => {
       const init = { status: 202, headers: { "x-kind": name } };
       const fast = await served(() => new FastResponse(make(), init));
-      const native = await served(() => new Response(make(), init));
+      const native = await served(() => new RuntimeResponse(make(), init));
       assert.equal(fast.status, 202);
       assert.deepEqual(fast.body, native.body);
       assert.equal(header(fast, "x-kind"), name);
@@ -104,5 +107,26 @@ describe("FastResponse", { timeout: 60_000 }, () => {
     });
     assert.equal(header(response, "x-late"), "yes");
     assert.equal(response.body.toString(), "body");
+  });
+
+  it("is the global Response on Node once serve() ran: handlers' new Response() and Response.json() get it", async () => {
+    const json = await served(() => Response.json({ a: [1, "é"] }, { status: 201, headers: { "x-a": "1" } }));
+    assert.equal(globalThis.Response, FastResponse);
+    assert.ok(new Response("x") instanceof FastResponse);
+    assert.equal(json.status, 201);
+    assert.equal(header(json, "content-type"), "application/json");
+    assert.equal(header(json, "x-a"), "1");
+    assert.deepEqual(JSON.parse(json.body.toString("utf8")), { a: [1, "é"] });
+    assert.equal(
+      Response.json(1, { headers: { "content-type": "application/x-thing" } }).headers.get("content-type"),
+      "application/x-thing",
+    );
+    assert.throws(() => Response.json(undefined), TypeError);
+    // The runtime's own Responses still count as Responses, and the static methods still work.
+    assert.ok(new RuntimeResponse("x") instanceof Response);
+    assert.ok(Response.error() instanceof Response);
+    assert.equal(Response.redirect("http://example.test/", 302).status, 302);
+    const viaPrototype = Response.prototype.text.call(new RuntimeResponse("plain"));
+    assert.equal(await viaPrototype, "plain");
   });
 });

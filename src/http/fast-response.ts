@@ -6,7 +6,8 @@
  * It is a Response to the handler's code (`instanceof Response`, status, headers, every method and getter); the
  * runtime's Response is built only when something needs it (`body`, `text()`, `clone()`, ...), and from then on
  * the server writes that one. It is not a Response to the runtime's own brand checks: hand it to the server, not
- * to `cache.put()` or as the init of `new Response(body, fastResponse)` (use its fields there).
+ * to `cache.put()`. On Node, serve() makes it the global Response (`useFastResponseGlobally`, as
+ * @hono/node-server does), so that handlers written with `new Response(...)` and `Response.json(...)` get it.
  */
 
 type InMemoryBody = string | Uint8Array;
@@ -87,6 +88,20 @@ export class FastResponse {
     if (this.#body === undefined) this.#native = this.#materialize();
   }
 
+  /** The runtime's Responses (from fetch(), Response.error(), ...) count as Responses too where this is the global. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof NativeResponse;
+  }
+
+  /** `Response.json()`: the JSON text as an in-memory body, typed application/json unless `init` says otherwise. */
+  static json(data: unknown, init: ResponseInit = {}): Response {
+    const body = JSON.stringify(data);
+    if (body === undefined) throw new TypeError("Response.json: the data cannot be serialized as JSON");
+    const headers = new Headers(init.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new FastResponse(body, { status: init.status, statusText: init.statusText, headers });
+  }
+
   /** The parts to write, while the runtime's Response has not been built; undefined for anything else. */
   static partsOf(response: Response): ResponseParts | undefined {
     if (!(#native in response)) return undefined;
@@ -144,7 +159,7 @@ for (const [name, descriptor] of Object.entries(native)) {
     const get = descriptor.get;
     Object.defineProperty(FastResponse.prototype, name, {
       get(this: FastResponse) {
-        return get.call(FastResponse.nativeOf(this));
+        return get.call(FastResponse.nativeOf(this) ?? this);
       },
       configurable: true,
     });
@@ -152,7 +167,7 @@ for (const [name, descriptor] of Object.entries(native)) {
     const method = descriptor.value as (...args: unknown[]) => unknown;
     Object.defineProperty(FastResponse.prototype, name, {
       value(this: FastResponse, ...args: unknown[]) {
-        return method.apply(FastResponse.nativeOf(this), args);
+        return method.apply(FastResponse.nativeOf(this) ?? this, args);
       },
       configurable: true,
       writable: true,
@@ -161,3 +176,11 @@ for (const [name, descriptor] of Object.entries(native)) {
 }
 Object.setPrototypeOf(FastResponse.prototype, NativeResponse.prototype);
 Object.setPrototypeOf(FastResponse, NativeResponse);
+
+/**
+ * Makes FastResponse the global Response: handlers' `new Response(...)` and `Response.json(...)` then skip the
+ * runtime's Response (and its body stream) too. For Node, where no Web API but the server takes Responses.
+ */
+export function useFastResponseGlobally(): void {
+  Object.defineProperty(globalThis, "Response", { value: FastResponse, writable: true, configurable: true, enumerable: false });
+}

@@ -4,6 +4,7 @@ import { HttpConnection, type ConnectionHost } from "../http/connection.js";
 import { type ServedConnection, SniffedConnection } from "../http2/sniff.js";
 import type { Http2Options } from "../http2/connection.js";
 import { acceptLazyRequestsInGlobals, connectionInfoOf } from "../http/request.js";
+import { useFastResponseGlobally } from "../http/fast-response.js";
 import { HttpError } from "../http/errors.js";
 import { type Limits, resolveLimits } from "../http/limits.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
@@ -48,10 +49,13 @@ export interface ServeOptions
    */
   http2?: Partial<Http2Options> | false;
   /**
-   * On Node 22+ and in Chromium, whether serve() may replace globalThis.Request and globalThis.fetch (and wrap the
-   * Cache API's methods) by ones that accept its requests, so that requests skip building the native Request until
-   * something needs it (as @hono/node-server does on Node; a quarter of the time of a small request on Node 24, a
-   * sixth in Chromium). Default true; false keeps the globals and builds every request's native Request.
+   * Whether serve() may replace Web API globals by faster ones, as @hono/node-server does on Node. Default true.
+   * - On Node 22+ and in Chromium, globalThis.Request and globalThis.fetch (and the Cache API's methods) by ones that
+   *   accept its requests, so that a request's native Request is built only when something needs it (a quarter of
+   *   the time of a small request on Node 24, a sixth in Chromium).
+   * - On Node, globalThis.Response by FastResponse, so that `new Response(...)` in handlers is written without the
+   *   runtime's Response and body stream.
+   * False keeps the globals as they are.
    */
   overrideGlobalObjects?: boolean;
   /** Opens the listening socket; by default the runtime's (`listen()` from browser-httpd/sockets). */
@@ -108,8 +112,15 @@ function defaultOnError(error: unknown): Response {
  * Serves HTTP/1.1 with a fetch-style handler, as `Deno.serve`, `Bun.serve` and srvx's `serve` do,
  * on the Direct Sockets `TCPServerSocket` of the browser or the adapter of the runtime.
  */
+/** The faster Request and Response objects where the runtime's own cost the most (see `overrideGlobalObjects`). */
+function overrideGlobalObjects(runtime: ReturnType<typeof detectRuntime>): void {
+  if (runtime === "node" || runtime === "browser") acceptLazyRequestsInGlobals();
+  // In a browser page other Web APIs check a Response's brand (Cache, WebAssembly streaming): only on Node.
+  if (runtime === "node") useFastResponseGlobally();
+}
+
 export function serve(options: ServeOptions): Server {
-  if (options.overrideGlobalObjects !== false && ["node", "browser"].includes(detectRuntime())) acceptLazyRequestsInGlobals();
+  if (options.overrideGlobalObjects !== false) overrideGlobalObjects(detectRuntime());
   const limits = resolveLimits(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const onError = options.onError ?? defaultOnError;
