@@ -76,11 +76,20 @@ function download(url: URL): Response {
   return new Response(length === 0 ? null : patternStream(length), { headers });
 }
 
+/**
+ * The path of a request's URL without parsing it: a Request's URL is serialized already, so its path is what
+ * `new URL(url).pathname` would give (parsing costs several µs a request in Chromium).
+ */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? undefined : query);
+}
+
 const routes: FetchHandler = async (request, info) => {
-  const url = new URL(request.url);
-  if (url.pathname === "/ws" || url.pathname.startsWith("/ws/"))
-    return routeDemoWebSocket(request, info.server) ?? text("Not Found\n", 404);
-  const route = `${request.method} ${url.pathname}`;
+  const pathname = pathOf(request.url);
+  if (pathname === "/ws" || pathname.startsWith("/ws/")) return routeDemoWebSocket(request, info.server) ?? text("Not Found\n", 404);
+  const route = `${request.method} ${pathname}`;
   switch (route) {
     case "GET /":
     case "HEAD /":
@@ -96,11 +105,11 @@ const routes: FetchHandler = async (request, info) => {
       return upload(request);
     case "GET /download":
     case "HEAD /download":
-      return download(url);
+      return download(new URL(request.url));
     case "OPTIONS /*":
       return new Response(null, { status: 204, headers: { allow: "GET, HEAD, POST, OPTIONS" } });
   }
-  const known = ["/", "/hello", "/echo", "/upload", "/download"].includes(url.pathname);
+  const known = ["/", "/hello", "/echo", "/upload", "/download"].includes(pathname);
   return known ? text("Method Not Allowed\n", 405) : text("Not Found\n", 404);
 };
 
