@@ -3,7 +3,8 @@
  * beside the real app in the same Chromium, that answers on a bare TCPServerSocket with no HTTP stack and none
  * of the server's guarantees. It counts request ends ("\r\n\r\n") in what it reads and writes a fixed reply for
  * each (`Hello, world!`, or `bodyBytes` bytes of "x"); after an HTTP/1.0 request without `Connection: keep-alive` (as ab
- * sends without -k) it closes the connection.
+ * sends without -k) it closes the connection. With `busyMicros` it first keeps the main thread busy that long per
+ * request: a calibration of what a server's per-request JavaScript costs on this path.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,6 +31,12 @@ const encoder = new TextEncoder();
 const query = new URLSearchParams(location.search);
 const port = Number(query.get("port"));
 const body = query.has("bodyBytes") ? new Uint8Array(Number(query.get("bodyBytes"))).fill(120) : encoder.encode("Hello, world!");
+const busyMs = Number(query.get("busyMicros") ?? 0) / 1000;
+function keepBusy() {
+  if (busyMs === 0) return;
+  const until = performance.now() + busyMs;
+  while (performance.now() < until);
+}
 function replyWith(fields) {
   const head = encoder.encode("HTTP/1.1 200 OK\\r\\n" + fields + "Content-Length: " + body.length + "\\r\\n\\r\\n");
   const whole = new Uint8Array(head.length + body.length);
@@ -65,6 +72,7 @@ async function serveConnection(connection) {
       const http10 = head.slice(0, head.indexOf("\\n")).includes("HTTP/1.0");
       const keepAlive = !http10 || /\\nconnection:\\s*keep-alive/i.test(head);
       head = "";
+      keepBusy();
       if (keepAlive) {
         await writer.write(http10 ? keepAliveReply : reply);
         continue;
@@ -88,9 +96,14 @@ export interface BareResponder {
 
 /**
  * Installs and launches the bare responder in `chromium`, listening on `port`; its replies carry `bodyBytes` bytes
- * of body when given (to compare with a file of that size), else `Hello, world!`.
+ * of body when given (to compare with a file of that size), else `Hello, world!`; `busyMicros` of busy main thread
+ * precede each reply when given.
  */
-export async function launchBareResponder(chromium: RunningChromium, port: number, bodyBytes?: number): Promise<BareResponder> {
+export async function launchBareResponder(
+  chromium: RunningChromium,
+  port: number,
+  options: { bodyBytes?: number; busyMicros?: number } = {},
+): Promise<BareResponder> {
   const text = (body: string, type: string): StoredResponse => ({
     status: 200,
     headers: { "content-type": type },
@@ -116,7 +129,10 @@ export async function launchBareResponder(chromium: RunningChromium, port: numbe
         await devPage.close();
       }
     }
-    const window = await launchApp(chromium.cdp, installed, `/?port=${port}${bodyBytes === undefined ? "" : `&bodyBytes=${bodyBytes}`}`);
+    const query = new URLSearchParams({ port: String(port) });
+    if (options.bodyBytes !== undefined) query.set("bodyBytes", String(options.bodyBytes));
+    if (options.busyMicros !== undefined) query.set("busyMicros", String(options.busyMicros));
+    const window = await launchApp(chromium.cdp, installed, `/?${query}`);
     for (let attempt = 0; ; attempt++) {
       const listening = await evaluate<number | null>(chromium.cdp, window.sessionId, "globalThis.bareResponder ?? null").catch(() => null);
       if (listening === port) break;

@@ -3,7 +3,8 @@
  * - `GET /hello` req/s with wrk at 1 and at `--connections` keep-alive connections, and with ab (HTTP/1.0)
  *   without and with keep-alive: the IWA's demo app beside a bare TCPServerSocket responder, a minimal IWA of
  *   its own in the same Chromium (bench/bare-responder.ts: the ceiling of the socket path itself), and
- *   beside node:http;
+ *   beside node:http; and, as a calibration, the bare responder keeping the main thread busy 20 µs per request
+ *   (what that much per-request JavaScript costs on this path);
  * - WebSocket echo messages/s (`ws` clients, compression off): the IWA's /ws beside a `ws` WebSocketServer;
  * - 100 MiB download and upload MB/s: the IWA's /download and /upload beside node:http doing the same.
  * wrk runs on CPU 0 (`taskset -c 0`); the servers are not pinned (Chromium spreads a request over its browser,
@@ -39,6 +40,9 @@ const rounds = Number(options.rounds);
 
 const appPort = 44950;
 const barePort = 44951;
+const busyBarePort = 44952;
+/** The calibration responder's busy main-thread time per request. */
+const busyMicros = 20;
 /** ab: requests and concurrency per run. */
 const abRequests = 2000;
 const abConcurrency = 10;
@@ -229,17 +233,22 @@ async function main(): Promise<void> {
   const reference = await startReference();
   let app: LaunchedApp | undefined;
   let bareResponder: BareResponder | undefined;
+  let busyResponder: BareResponder | undefined;
   try {
     app = await launch({ port: appPort, headless: true });
     bareResponder = await launchBareResponder(app.chromium, barePort);
+    busyResponder = await launchBareResponder(app.chromium, busyBarePort, { busyMicros });
     const appUrl = `http://127.0.0.1:${appPort}`;
     const bareUrl = `http://127.0.0.1:${barePort}`;
+    const busyUrl = `http://127.0.0.1:${busyBarePort}`;
     const referenceUrl = `http://127.0.0.1:${reference.port}`;
     const contenders = {
       iwaHello1: () => wrk(`${appUrl}/hello`, duration, 1),
       bareHello1: () => wrk(`${bareUrl}/hello`, duration, 1),
       iwaHello: () => wrk(`${appUrl}/hello`, duration),
       bareHello: () => wrk(`${bareUrl}/hello`, duration),
+      busyHello1: () => wrk(`${busyUrl}/hello`, duration, 1),
+      busyHello: () => wrk(`${busyUrl}/hello`, duration),
       nodeHello: () => wrk(`${referenceUrl}/hello`, duration),
       iwaAb: () => ab(`${appUrl}/hello`, false),
       bareAb: () => ab(`${bareUrl}/hello`, false),
@@ -252,7 +261,7 @@ async function main(): Promise<void> {
       iwaUpload: () => uploadRate(appPort),
       nodeUpload: () => uploadRate(reference.port),
     };
-    for (const url of [`${appUrl}/hello`, `${bareUrl}/hello`, `${referenceUrl}/hello`]) wrk(url, warmup);
+    for (const url of [`${appUrl}/hello`, `${bareUrl}/hello`, `${busyUrl}/hello`, `${referenceUrl}/hello`]) wrk(url, warmup);
     await echoRate(`ws://127.0.0.1:${appPort}/ws`, warmup);
     await echoRate(`ws://127.0.0.1:${reference.port}/`, warmup);
     const results = new Map<keyof typeof contenders, Array<number | string>>();
@@ -298,6 +307,18 @@ async function main(): Promise<void> {
         reference: best("nodeHello"),
         referenceName: "node:http",
       },
+      {
+        measure: `calibration: the bare responder with ${busyMicros} µs of busy JavaScript per request, req/s, wrk 1 connection`,
+        iwa: best("busyHello1"),
+        reference: best("bareHello1"),
+        referenceName: bare,
+      },
+      {
+        measure: `calibration: the same, wrk ${connections} connections`,
+        iwa: best("busyHello"),
+        reference: best("bareHello"),
+        referenceName: bare,
+      },
       { measure: "WebSocket echo msgs/s", iwa: best("iwaEcho"), reference: best("wsEcho"), referenceName: "ws" },
       { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("nodeDownload"), referenceName: "node:http" },
       { measure: "100 MiB upload MB/s", iwa: best("iwaUpload"), reference: best("nodeUpload"), referenceName: "node:http" },
@@ -325,6 +346,7 @@ async function main(): Promise<void> {
   } finally {
     // Its install proxy would keep this process alive.
     await bareResponder?.close();
+    await busyResponder?.close();
     await app?.close();
     reference.child.kill();
   }

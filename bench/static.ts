@@ -191,7 +191,8 @@ async function benchChromium(): Promise<{ table: string; product: string }> {
   try {
     app = await launch({ served: { folder: root }, port: appPort, headless: true });
     // One bare responder per file size, each on its own port, both beside the IWA in the same Chromium.
-    for (const [index, file] of files.entries()) bare.push(await launchBareResponder(app.chromium, barePorts[index]!, file.bytes));
+    for (const [index, file] of files.entries())
+      bare.push(await launchBareResponder(app.chromium, barePorts[index]!, { bodyBytes: file.bytes }));
     const contenders = files.flatMap((file, index) => [
       { key: `${file.label} IWA`, url: `http://127.0.0.1:${appPort}${file.path}`, file, lengthOnly: false },
       { key: `${file.label} bare`, url: `http://127.0.0.1:${barePorts[index]}${file.path}`, file, lengthOnly: true },
