@@ -10,6 +10,8 @@
  * @hono/node-server does), so that handlers written with `new Response(...)` and `Response.json(...)` get it.
  */
 
+import { responseHeaders } from "./line-headers.js";
+
 type InMemoryBody = string | Uint8Array;
 
 /** Where a FastResponse that the server may write without the runtime's Response keeps its parts. */
@@ -78,7 +80,7 @@ export class FastResponse {
     if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`invalid status ${status}`);
     this.#status = status;
     this.#statusText = init.statusText ?? "";
-    this.#headers = new Headers(init.headers);
+    this.#headers = responseHeaders(init.headers);
     this.#bodyInit = body;
     this.#body = inMemoryBody(body);
     if (this.#body !== null && (status === 204 || status === 205 || status === 304)) {
@@ -97,7 +99,7 @@ export class FastResponse {
   static json(data: unknown, init: ResponseInit = {}): Response {
     const body = JSON.stringify(data);
     if (body === undefined) throw new TypeError("Response.json: the data cannot be serialized as JSON");
-    const headers = new Headers(init.headers);
+    const headers = responseHeaders(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
     return new FastResponse(body, { status: init.status, statusText: init.statusText, headers });
   }

@@ -16,7 +16,7 @@
  */
 import { concatAll, EMPTY } from "../shared/bytes.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
-import { requestHeaders } from "./field-headers.js";
+import { requestHeaders } from "./line-headers.js";
 
 /** The body of a request as the connection reads it (RequestBody). */
 export interface BodySource {

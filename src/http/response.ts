@@ -2,6 +2,7 @@ import { concatBytes } from "../shared/bytes.js";
 import { httpDate } from "./date.js";
 import { HttpError, ResponseInterrupted } from "./errors.js";
 import { FastResponse, responseParts, type ResponseParts } from "./fast-response.js";
+import { LineHeaders } from "./line-headers.js";
 import { REASON_PHRASES } from "./status.js";
 import type { ByteWriter } from "../sockets/direct-io.js";
 
@@ -92,26 +93,37 @@ interface HeaderLines {
 }
 
 function headerLines(headers: Headers, keepAlive: boolean): HeaderLines {
-  let text = "";
-  let declaredLength: number | undefined;
-  let setCookies = false;
-  for (const [name, value] of headers) {
-    if (name === "set-cookie") {
-      setCookies = true;
-      continue;
+  const lines: HeaderLines = { text: "", keepAlive, declaredLength: undefined };
+  const kept = LineHeaders.linesOf(headers);
+  if (kept) {
+    // Still the lines the handler gave: each goes out as it is (Set-Cookie lines included).
+    for (const [name, value] of kept) addLine(lines, name, value);
+  } else {
+    let setCookies = false;
+    for (const [name, value] of headers) {
+      if (name === "set-cookie") setCookies = true;
+      else addLine(lines, name, value);
     }
-    if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) keepAlive = false;
-    if (CONNECTION_MANAGED.has(name)) continue;
-    if (name === "content-length") {
-      // Nothing is written yet: the server can still answer 500 for the handler's mistake.
-      if (!/^\d+$/.test(value)) throw new HttpError(500, `invalid Content-Length '${value}' in the handler's response`);
-      declaredLength = Number(value);
-    }
-    text += `${name}: ${value}\r\n`;
+    if (setCookies) for (const cookie of headers.getSetCookie()) addLine(lines, "set-cookie", cookie);
   }
-  if (setCookies) for (const cookie of headers.getSetCookie()) text += `set-cookie: ${cookie}\r\n`;
-  text += `date: ${httpDate()}\r\n`;
-  return { text, keepAlive, declaredLength };
+  lines.text += `date: ${httpDate()}\r\n`;
+  return lines;
+}
+
+function addLine(lines: HeaderLines, name: string, value: string): void {
+  if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) lines.keepAlive = false;
+  if (CONNECTION_MANAGED.has(name)) return;
+  if (name === "content-length") {
+    // Nothing is written yet: the server can still answer 500 for the handler's mistake.
+    if (!/^\d+$/.test(value)) throw new HttpError(500, `invalid Content-Length '${value}' in the handler's response`);
+    // Lines of one name may repeat here; they must agree, as the one value Headers would join them into must.
+    if (lines.declaredLength !== undefined && lines.declaredLength !== Number(value)) {
+      throw new HttpError(500, "conflicting Content-Length values in the handler's response");
+    }
+    if (lines.declaredLength !== undefined) return;
+    lines.declaredLength = Number(value);
+  }
+  lines.text += `${name}: ${value}\r\n`;
 }
 
 function connectionLine(keepAlive: boolean, version: "1.0" | "1.1"): string {
