@@ -118,6 +118,13 @@ describe("HTTP request parsing", { timeout: 120_000 }, () => {
       assert.equal(new Map(reflection(responses[0]!).headers).get("x-latin"), "caf\xe9");
     });
 
+    it("keeps the bytes of UTF-8 text in a field value as one Latin-1 character each", async () => {
+      const utf8 = Buffer.from("GET / HTTP/1.1\r\nHost: h\r\nX-Utf8: caf\u00e9 \u{1F600}\r\n\r\n", "utf8");
+      const responses = await exchange(server.port, utf8);
+      assert.equal(responses.length, 1);
+      assert.equal(new Map(reflection(responses[0]!).headers).get("x-utf8"), Buffer.from("caf\u00e9 \u{1F600}", "utf8").toString("latin1"));
+    });
+
     it("refuses bad field lines with 400", async () => {
       for (const field of [
         "Bad Name: x", // space inside the name
