@@ -6,6 +6,7 @@ import { cors } from "../src/index.js";
 import { FastResponse } from "../src/http/fast-response.js";
 import type { FetchHandler } from "../src/server/serve.js";
 import { Sha256 } from "./sha256.js";
+import { pathOf } from "./url-target.js";
 import { demoWebSocket, routeDemoWebSocket } from "./demo-websocket.js";
 
 /** The download pattern: byte i of a `/download` body is i % 251, so any loss or reordering shows. */
@@ -74,16 +75,6 @@ function download(url: URL): Response {
   const headers = new Headers({ "content-type": "application/octet-stream" });
   if (url.searchParams.get("chunked") !== "1") headers.set("content-length", String(length));
   return new Response(length === 0 ? null : patternStream(length), { headers });
-}
-
-/**
- * The path of a request's URL without parsing it: a Request's URL is serialized already, so its path is what
- * `new URL(url).pathname` would give (parsing costs several µs a request in Chromium).
- */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const query = url.indexOf("?", start);
-  return url.slice(start, query === -1 ? undefined : query);
 }
 
 const routes: FetchHandler = async (request, info) => {

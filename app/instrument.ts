@@ -5,6 +5,7 @@
 import type { FetchHandler } from "../src/index.js";
 import { isUpgrade, upgradeResponse } from "../src/index.js";
 import type { ServerStats } from "./stats.js";
+import { targetOf } from "./url-target.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
 interface WebSocketHooks {
@@ -34,8 +35,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
       time: performance.timeOrigin + started,
       client: `${info.remoteAddress}:${info.remotePort}`,
       method: request.method,
-      // The path and query of the serialized URL (it has no fragment): what `new URL` would give, without parsing.
-      target: url.slice(url.indexOf("/", url.indexOf("//") + 2)),
+      target: targetOf(url),
     } as Parameters<ServerStats["addLogEntry"]>[0];
     stats.requestsTotal++;
     stats.requestsActive++;

@@ -108,10 +108,6 @@ function defaultOnError(error: unknown): Response {
   return new Response("Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
-/**
- * Serves HTTP/1.1 with a fetch-style handler, as `Deno.serve`, `Bun.serve` and srvx's `serve` do,
- * on the Direct Sockets `TCPServerSocket` of the browser or the adapter of the runtime.
- */
 /** The faster Request and Response objects where the runtime's own cost the most (see `overrideGlobalObjects`). */
 function overrideGlobalObjects(runtime: ReturnType<typeof detectRuntime>): void {
   if (runtime === "node" || runtime === "browser") acceptLazyRequestsInGlobals();
@@ -119,6 +115,10 @@ function overrideGlobalObjects(runtime: ReturnType<typeof detectRuntime>): void 
   if (runtime === "node") useFastResponseGlobally();
 }
 
+/**
+ * Serves HTTP/1.1 with a fetch-style handler, as `Deno.serve`, `Bun.serve` and srvx's `serve` do,
+ * on the Direct Sockets `TCPServerSocket` of the browser or the adapter of the runtime.
+ */
 export function serve(options: ServeOptions): Server {
   if (options.overrideGlobalObjects !== false) overrideGlobalObjects(detectRuntime());
   const limits = resolveLimits(options);
