@@ -93,13 +93,18 @@ function isLazy(value: unknown): value is ServerRequest {
   return value instanceof ServerRequest && value[NATIVE] !== value;
 }
 
+/** `value` for the runtime's own code: the native Request of a lazy request, anything else as it is. */
+function nativeOf<T>(value: T): T | Request {
+  return isLazy(value) ? materialize(value) : value;
+}
+
 /**
  * The global Request once `acceptLazyRequestsInGlobals` ran: it builds the native state of a lazy request it is
  * given, and counts every native Request as its own (clone() and the runtime itself make native ones).
  */
 class LazyAwareRequest extends NativeRequest {
   constructor(input: RequestInfo | URL, init?: RequestInit) {
-    super(isLazy(input) ? materialize(input) : input, init);
+    super(nativeOf(input), init);
   }
 
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -372,14 +377,13 @@ const nativeFetch = globalThis.fetch;
 
 /** The global fetch once `acceptLazyRequestsInGlobals` ran. */
 function fetchAcceptingLazy(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-  return nativeFetch(isLazy(input) ? materialize(input) : input, init);
+  return nativeFetch(nativeOf(input), init);
 }
 
 /** Replaces `name` of `target` by a function that builds the native Request of lazy ones among its arguments first. */
 function acceptLazyArguments(target: object, name: string): void {
   const original = (target as Record<string, unknown>)[name];
   if (typeof original !== "function") return;
-  const nativeOf = (value: unknown) => (isLazy(value) ? materialize(value) : value);
   Object.defineProperty(target, name, {
     value(this: unknown, ...args: unknown[]) {
       // Cache.addAll() takes a list of requests.
