@@ -90,9 +90,10 @@ export class FastResponse {
     if (this.#body === undefined) this.#native = this.#materialize();
   }
 
-  /** The runtime's Responses (from fetch(), Response.error(), ...) count as Responses too where this is the global. */
+  /** Once this is the global Response, the runtime's Responses (from fetch(), Response.error(), ...) count as its own. */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof NativeResponse;
+    if (globalThis.Response === FastResponse) return value instanceof NativeResponse;
+    return Function.prototype[Symbol.hasInstance].call(FastResponse, value);
   }
 
   /** `Response.json()`: the JSON text as an in-memory body, typed application/json unless `init` says otherwise. */
