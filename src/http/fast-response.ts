@@ -92,7 +92,7 @@ export class FastResponse {
 
   /** Once this is the global Response, the runtime's Responses (from fetch(), Response.error(), ...) count as its own. */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (globalThis.Response === FastResponse) return value instanceof NativeResponse;
+    if ((globalThis.Response as unknown) === FastResponse) return value instanceof NativeResponse;
     return Function.prototype[Symbol.hasInstance].call(FastResponse, value);
   }
 
