@@ -80,6 +80,15 @@ describe("requestHeaders", () => {
     assert.equal(lazy.has("x-twice"), false);
   });
 
+  it("leaves the lines it was given as they are when changed", () => {
+    const lines: Array<[string, string]> = [["a", "1"]];
+    const headers = requestHeaders(lines);
+    headers.append("b", "2");
+    headers.set("a", "3");
+    assert.deepEqual(lines, [["a", "1"]]);
+    assert.equal(headers.get("a"), "3");
+  });
+
   it("does not see later changes to the array it was given once filled", () => {
     const lines: Array<[string, string]> = [["a", "1"]];
     const headers = requestHeaders(lines);

@@ -57,10 +57,10 @@ export class LineHeaders extends Headers {
     this.#lines = init === undefined || init === null ? [] : linesOf(init);
   }
 
-  /** Headers over lines already in the form Headers keeps (the parser's); they are used as they are. */
+  /** Headers over lines already in the form Headers keeps (the parser's): not checked again, and not changed. */
   static fromLines(lines: Line[]): LineHeaders {
     const headers = new LineHeaders();
-    headers.#lines = lines;
+    headers.#lines = lines.slice();
     return headers;
   }
 
