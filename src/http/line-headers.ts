@@ -15,6 +15,11 @@ const FORBIDDEN_IN_VALUE = /[\0\r\n\u0100-\uffff]/;
 
 type Line = [string, string];
 
+/** Tab, LF, CR or space (NaN, for an empty value's missing character, is none). */
+function isHttpWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
+
 function checkedName(name: string): string {
   const text = String(name);
   if (!TOKEN.test(text)) throw new TypeError(`invalid header name: ${JSON.stringify(text)}`);
@@ -22,7 +27,8 @@ function checkedName(name: string): string {
 }
 
 function checkedValue(value: string): string {
-  const text = String(value).replace(OUTER_WHITESPACE, "");
+  let text = String(value);
+  if (isHttpWhitespace(text.charCodeAt(0)) || isHttpWhitespace(text.charCodeAt(text.length - 1))) text = text.replace(OUTER_WHITESPACE, "");
   if (FORBIDDEN_IN_VALUE.test(text)) throw new TypeError(`invalid header value: ${JSON.stringify(text)}`);
   return text;
 }

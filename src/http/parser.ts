@@ -151,17 +151,23 @@ function parseFieldLine(bytes: Uint8Array, text: string, start: number, end: num
   return [name, text.slice(valueStart, valueEnd)];
 }
 
+const CONTENT_LENGTH = /^\d{1,16}$/;
+
 /** Decides the body framing from the head (RFC 9112 §6.3), rejecting ambiguous or unsupported framing. */
 export function bodyFraming(head: RequestHead, limits: Limits): BodyFraming {
   const { transferEncoding } = head.facts;
-  let contentLength: string | undefined;
-  for (const part of head.facts.contentLength?.split(",") ?? []) {
-    const length = part.trim();
-    if (!/^\d{1,16}$/.test(length)) throw new HttpError(400, `invalid Content-Length '${head.facts.contentLength}'`);
-    if (contentLength !== undefined && Number(contentLength) !== Number(length)) {
-      throw new HttpError(400, "conflicting Content-Length values");
+  const declared = head.facts.contentLength;
+  // One plain number, as nearly every client sends it; else a list whose members must all agree.
+  let contentLength = declared !== undefined && CONTENT_LENGTH.test(declared) ? declared : undefined;
+  if (contentLength === undefined && declared !== undefined) {
+    for (const part of declared.split(",")) {
+      const length = part.trim();
+      if (!CONTENT_LENGTH.test(length)) throw new HttpError(400, `invalid Content-Length '${declared}'`);
+      if (contentLength !== undefined && Number(contentLength) !== Number(length)) {
+        throw new HttpError(400, "conflicting Content-Length values");
+      }
+      contentLength = length;
     }
-    contentLength = length;
   }
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) throw new HttpError(400, "both Content-Length and Transfer-Encoding are present");
