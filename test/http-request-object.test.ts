@@ -4,8 +4,8 @@
  * aborts when the client leaves before the response is complete. The same cases run on Node, Deno and Bun, each
  * serving test/fixtures/http/request-object-server.ts in a child process; on Node and Deno the request skips the
  * native constructor (on Node 22+ through serve()'s global Request and fetch), on Bun it is a subclass of the
- * global Request. BROWSER_HTTPD_TEST_NODE=/path/to/node runs the Node cases on that Node too (e.g. Node 24 beside
- * CI's Node 20).
+ * global Request. The Node cases run on a second Node too (test/fixtures/other-node.ts: Node 24 beside Node 20), as
+ * Node 22+ takes the path through serve()'s global Request and fetch.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,11 +14,11 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { RawClient, withTimeout, type WireResponse } from "./fixtures/http/harness.js";
+import { otherNode } from "./fixtures/other-node.js";
 
 const serverScript = fileURLToPath(new URL("./fixtures/http/request-object-server.js", import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
 
-const otherNode = process.env.BROWSER_HTTPD_TEST_NODE;
 const runtimes = [
   { runtime: "node", command: [process.execPath, serverScript], lazy: true },
   ...(otherNode ? [{ runtime: "node", command: [otherNode, serverScript], lazy: true }] : []),
@@ -37,6 +37,12 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+if (!otherNode) {
+  describe("the request object on a second Node version", {
+    skip: "no second Node found (BROWSER_HTTPD_TEST_NODE, or Node 24 unpacked by launcher/test-clients.mjs)",
+  }, () => {});
 }
 
 for (const { runtime, command, lazy } of runtimes) {
