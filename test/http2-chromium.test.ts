@@ -20,6 +20,7 @@ import { HpackEncoder } from "../src/http2/hpack.js";
 import { missingClients, pythonWithH2 } from "./fixtures/clients.js";
 import { h2specCases } from "./fixtures/http2/h2spec.js";
 import { launchTestApp, type TestApp } from "./fixtures/iwa/harness.js";
+import { h2Get } from "./fixtures/http2/client.js";
 
 const has = (command: string) => spawnSync(command, ["--version"], { stdio: "ignore" }).status === 0;
 
@@ -56,20 +57,6 @@ describe("HTTP/2 (h2c) from the server inside Chromium", { timeout: 300_000, ski
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A GET on a Node http2 session. */
-  function get(session: http2.ClientHttp2Session, path: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const stream = session.request({ ":path": path });
-      let status = 0;
-      let body = "";
-      stream.setEncoding("utf8");
-      stream.on("response", (headers) => (status = Number(headers[":status"])));
-      stream.on("data", (chunk: string) => (body += chunk));
-      stream.on("end", () => resolve({ status, body }));
-      stream.on("error", reject);
-    });
-  }
-
   it("curl --http2-prior-knowledge: GET /hello over HTTP/2, and HTTP/1.1 on the same port", async () => {
     const h2 = await run("curl", ["-sS", "--http2-prior-knowledge", "-w", "\\n%{http_version}", `${base}/hello`]);
     assert.equal(h2.status, 0, h2.stderr);
@@ -98,7 +85,7 @@ describe("HTTP/2 (h2c) from the server inside Chromium", { timeout: 300_000, ski
     await h2specCases(t, pythonWithH2()!, app.port);
     const session = http2.connect(base);
     try {
-      assert.deepEqual(await get(session, "/hello"), { status: 200, body: "Hello, world!" });
+      assert.deepEqual(await h2Get(session, "/hello"), { status: 200, body: "Hello, world!" });
     } finally {
       session.close();
     }
@@ -107,7 +94,7 @@ describe("HTTP/2 (h2c) from the server inside Chromium", { timeout: 300_000, ski
   it("Rapid Reset against the IWA: GOAWAY ENHANCE_YOUR_CALM, while a Node http2 session is served", async () => {
     const session = http2.connect(base);
     try {
-      assert.equal((await get(session, "/hello")).status, 200);
+      assert.equal((await h2Get(session, "/hello")).status, 200);
       const socket = net.connect(app.port, "127.0.0.1");
       await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
       let received = Buffer.alloc(0);
@@ -153,7 +140,7 @@ describe("HTTP/2 (h2c) from the server inside Chromium", { timeout: 300_000, ski
       // The session opened before the attack is served still, unless the demo's idleTimeout (5 s) closed it meanwhile.
       const after = session.closed || session.destroyed ? http2.connect(base) : session;
       try {
-        assert.equal((await get(after, "/hello")).status, 200);
+        assert.equal((await h2Get(after, "/hello")).status, 200);
       } finally {
         if (after !== session) after.close();
       }

@@ -12,6 +12,7 @@ import { createDemoApp } from "../app/demo.js";
 import { serve, type Server } from "../src/index.js";
 import { missingClients, pythonWithH2 } from "./fixtures/clients.js";
 import { h2specCases } from "./fixtures/http2/h2spec.js";
+import { h2Get } from "./fixtures/http2/client.js";
 
 describe("h2spec-style cases from Python's h2 (h2c on serve(), Node)", { timeout: 120_000, skip: missingClients("python3-h2") }, () => {
   let server: Server;
@@ -31,16 +32,7 @@ describe("h2spec-style cases from Python's h2 (h2c on serve(), Node)", { timeout
   it("afterwards a well-behaved client (Node's http2.connect) is served", async () => {
     const session = http2.connect(`http://127.0.0.1:${server.port}`);
     try {
-      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const stream = session.request({ ":path": "/hello" });
-        let status = 0;
-        let body = "";
-        stream.setEncoding("utf8");
-        stream.on("response", (headers) => (status = Number(headers[":status"])));
-        stream.on("data", (chunk: string) => (body += chunk));
-        stream.on("end", () => resolve({ status, body }));
-        stream.on("error", reject);
-      });
+      const { status, body } = await h2Get(session, "/hello");
       assert.equal(status, 200);
       assert.equal(body, "Hello, world!");
     } finally {
