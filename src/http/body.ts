@@ -1,4 +1,5 @@
 import { decodeLatin1 } from "../shared/bytes.js";
+import { TOKEN_SOURCE } from "../shared/token.js";
 import { HttpError } from "./errors.js";
 import type { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
@@ -10,9 +11,10 @@ const MAX_CHUNK_LINE = 4096;
 const MAX_PIECE = 256 * 1024;
 
 /** RFC 9112 §7.1.1: chunk-size [ chunk-ext ], where chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ). */
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
 const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
-const CHUNK_EXTENSION = `[ \\t]*;[ \\t]*${TOKEN}(?:[ \\t]*=[ \\t]*(?:${TOKEN}|${QUOTED_STRING}))?`;
+const CHUNK_EXTENSION = `[ \\t]*;[ \\t]*${TOKEN_SOURCE}(?:[ \\t]*=[ \\t]*(?:${TOKEN_SOURCE}|${QUOTED_STRING}))?`;
+/** A trailer field line begins with its name and a colon. */
+const TRAILER_FIELD_START = new RegExp(`^${TOKEN_SOURCE}:`);
 const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,16})(?:${CHUNK_EXTENSION})*$`);
 
 /**
@@ -200,7 +202,7 @@ export class RequestBody {
       const line = await this.readLine(budget, "trailer section");
       budget -= line.length + 2;
       if (line === "") break;
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(line)) throw new HttpError(400, "malformed trailer field");
+      if (!TRAILER_FIELD_START.test(line)) throw new HttpError(400, "malformed trailer field");
     }
     this.trailersRead = true;
   }

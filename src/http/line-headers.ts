@@ -7,7 +7,8 @@
  * them. Building the runtime's Headers costs about 1 µs on Node and several in Chromium, and most handlers only ask
  * for a name or two, or add one.
  */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+import { TOKEN } from "../shared/token.js";
+
 /** A value's leading and trailing HTTP whitespace, which Headers strips. */
 const OUTER_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 /** What no header value may hold: NUL, CR, LF, and characters outside ISO-8859-1 (a ByteString's range). */

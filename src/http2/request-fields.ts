@@ -7,6 +7,7 @@
 import { ErrorCode, Http2Error } from "./errors.js";
 import type { HeaderField } from "./hpack.js";
 import { normalizeMethod } from "../http/request.js";
+import { TOKEN } from "../shared/token.js";
 
 export interface RequestFields {
   method: string;
@@ -19,8 +20,8 @@ export interface RequestFields {
   contentLength: number | undefined;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field name: a token in lower case, as HTTP/2 requires (§8.2.1). */
+const LOWER_CASE_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
 const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
@@ -45,7 +46,7 @@ export function requestFields(streamId: number, block: HeaderField[]): RequestFi
       continue;
     }
     regular = true;
-    if (!TOKEN.test(name)) throw malformed(`field name '${name}'`);
+    if (!LOWER_CASE_TOKEN.test(name)) throw malformed(`field name '${name}'`);
     if (CONNECTION_SPECIFIC.has(name)) throw malformed(`connection-specific field ${name}`);
     if (BAD_VALUE.test(value)) throw malformed(`value of ${name}`);
     if (name === "te" && value !== "trailers") throw malformed("te other than trailers");
@@ -59,7 +60,7 @@ export function requestFields(streamId: number, block: HeaderField[]): RequestFi
     else fields.push([name, value]);
   }
   if (cookies) fields.push(["cookie", cookies.join("; ")]);
-  if (method === undefined || !METHOD.test(method)) throw malformed(":method missing or invalid");
+  if (method === undefined || !TOKEN.test(method)) throw malformed(":method missing or invalid");
   if (method === "CONNECT") {
     if (scheme !== undefined || path !== undefined || !authority) throw malformed("CONNECT with :scheme or :path, or without :authority");
     return { method, path: "", scheme, authority, fields, contentLength };

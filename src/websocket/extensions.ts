@@ -5,6 +5,7 @@
  * without finishing, and every inflated message is a fresh `DecompressionStream`; so the response always
  * asks for no context takeover in both directions, which RFC 7692 lets a server do unasked (7.1.1.1, 7.1.1.2).
  */
+import { TOKEN } from "../shared/token.js";
 
 export interface PerMessageDeflateOptions {
   /** Messages shorter than this many bytes are sent uncompressed. Default 1024. */
@@ -21,8 +22,6 @@ export interface ExtensionOffer {
   name: string;
   params: Map<string, string | true>;
 }
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Parses an extension list; undefined when the header is malformed. */
 export function parseExtensions(header: string): ExtensionOffer[] | undefined {
