@@ -17,6 +17,13 @@ interface FakeOptions {
   drainPerTask?: number;
   /** The network service's turns come this many ms apart (default: every task). */
   pumpEveryMs?: number;
+  /**
+   * The gaps in ms between the network service's turns, repeated: a kernel whose send buffer is full reports
+   * room in large steps as the peer reads, so the pipe drains in bursts with pauses between them.
+   */
+  pumpGapsMs?: number[];
+  /** The kernel's send buffer is full between turns: what the pipe holds at the release is lost. */
+  kernelFull?: boolean;
   /** Makes every native write fail, as on a reset connection. */
   failWrites?: boolean;
   /**
@@ -53,6 +60,9 @@ class FakeChromiumSocket {
   #waitingRest = 0;
   readonly #exactFill: boolean;
   readonly #pumpEveryMs: number | undefined;
+  readonly #pumpGapsMs: number[] | undefined;
+  #pumps = 0;
+  readonly #kernelFull: boolean;
   #peer!: ReadableStreamDefaultController<Uint8Array>;
   #readableDone = false;
   #writableDone = false;
@@ -63,6 +73,8 @@ class FakeChromiumSocket {
     fakes.push(this);
     this.drainPerTask = options.drainPerTask ?? 16 * KiB;
     this.#pumpEveryMs = options.pumpEveryMs;
+    this.#pumpGapsMs = options.pumpGapsMs;
+    this.#kernelFull = options.kernelFull ?? false;
     this.#exactFill = options.exactFill ?? false;
     const closed = new Promise<void>((resolve) => (this.#markClosed = resolve));
     const readable = new ReadableStream<Uint8Array>({
@@ -178,8 +190,9 @@ class FakeChromiumSocket {
       else this.#pipe[0] = head.subarray(take);
     }
     if (this.#pipeBytes < PIPE_CAPACITY) this.#waitingWrite?.();
-    if (this.#pumpEveryMs === undefined) setImmediate(() => this.#pump());
-    else setTimeout(() => this.#pump(), this.#pumpEveryMs);
+    const gap = this.#pumpGapsMs ? this.#pumpGapsMs[this.#pumps++ % this.#pumpGapsMs.length] : this.#pumpEveryMs;
+    if (gap === undefined) setImmediate(() => this.#pump());
+    else setTimeout(() => this.#pump(), gap);
   }
 
   #streamDone(side: "readable" | "writable"): void {
@@ -187,7 +200,7 @@ class FakeChromiumSocket {
     else this.#writableDone = true;
     if (this.#readableDone && this.#writableDone && !this.released) {
       this.released = true;
-      if (this.drainPerTask > 0) {
+      if (this.drainPerTask > 0 && !this.#kernelFull) {
         this.delivered.push(...this.#pipe);
         this.deliveredBytes += this.#pipeBytes;
         this.#pipeBytes = 0;
@@ -346,6 +359,26 @@ describe("browser sockets: closing", () => {
     await wrapped.closed;
     assert.equal(fake.discardedAtRelease, 0);
     assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("a peer whose pipe drains in bursts is released only once the last burst took the pipe, losing nothing", async () => {
+    // Whole pipes move every 1-2 ms, then nothing for 40 ms: the average pace says a pipe drains in about 10 ms.
+    // Responses of several sizes end at different points of that cycle, some just before the long pause.
+    for (const size of [300, 700, 1_000, 1_300, 1_700, 2_100].map((k) => k * KiB + 7)) {
+      const fake = new FakeChromiumSocket({ drainPerTask: 64 * KiB, pumpGapsMs: [1, 2, 1, 40], kernelFull: true });
+      const wrapped = wrapAcceptedSocket(fake.socket, 10_000);
+      const { readable, writable } = await wrapped.opened;
+      const writer = writable.getWriter();
+      await writeAll(writer, size, () => 100 * KiB);
+      await writer.close();
+      await readable.getReader().cancel();
+      const started = performance.now();
+      await wrapped.closed;
+      assert.ok(performance.now() - started < 1_000, `${size} B: waited for the lingering close`);
+      assert.equal(fake.discardedAtRelease, 0, `${size} B: released with bytes in the pipe`);
+      assert.equal(fake.deliveredBytes, size);
+      assert.equal(firstMismatch(fake.bytes()), -1);
+    }
   });
 
   it("socket.close() with locked streams flushes, then releases after lingerMs if a slow peer stays", async () => {
