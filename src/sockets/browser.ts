@@ -356,8 +356,14 @@ class VerifiedWriter {
       }
     }
     // A stream's writer may reuse its buffer as soon as this promise resolves: its chunks are copied.
-    this.#queue.push(owned ? chunk : chunk.slice());
-    this.#queuedBytes += chunk.byteLength;
+    const bytes = owned ? chunk : chunk.slice();
+    if (this.#queuedBytes === 0 && !this.#flushing && !this.#closing && bytes.byteLength <= this.#knownFree) {
+      // Nothing ahead of it and room for it in the pipe: no batching to do, so it skips the queue and the flusher.
+      this.#flushing = this.#writeFitting(bytes);
+      return;
+    }
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.byteLength;
     for (const wake of this.#dataWaiters.splice(0)) wake();
     void this.#startFlushing();
     while (this.#queuedBytes > WRITE_HIGH_WATER && !this.#failure) {
@@ -498,6 +504,24 @@ class VerifiedWriter {
     for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
+  /** Hands over a batch that fits the pipe, then flushes what was queued meanwhile; resolves when all that is done. */
+  #writeFitting(bytes: Uint8Array): Promise<void> {
+    const start = performance.now();
+    return settlesAtOnce(this.#native.write(bytes)).then(
+      (atOnce) => {
+        this.#lastWriteEnd = performance.now();
+        this.#tookShort(bytes.byteLength, atOnce, this.#lastWriteEnd - start);
+        this.#flushing = this.#queuedBytes > 0 ? this.#flush().finally(() => (this.#flushing = undefined)) : undefined;
+        return this.#flushing;
+      },
+      (error: unknown) => {
+        this.#lastWriteEnd = performance.now();
+        this.#flushing = undefined;
+        this.abort(error);
+      },
+    );
+  }
+
   async #writeNative(bytes: Uint8Array, waited: boolean): Promise<void> {
     try {
       await this.#handOver(bytes, waited);
@@ -525,11 +549,16 @@ class VerifiedWriter {
     if (this.#knownFree <= 0 && !waited) await nextTask();
     const start = performance.now();
     const atOnce = await settlesAtOnce(this.#native.write(bytes));
+    this.#tookShort(bytes.byteLength, atOnce, performance.now() - start);
+  }
+
+  /** A short batch settled: at once, taking room in the pipe, or after `ms` waiting for the network service. */
+  #tookShort(length: number, atOnce: boolean, ms: number): void {
     if (atOnce) {
-      this.#knownFree -= bytes.byteLength;
+      this.#knownFree -= length;
     } else {
       this.#knownFree = 0;
-      this.#waitedFor(performance.now() - start);
+      this.#waitedFor(ms);
     }
   }
 
@@ -541,17 +570,21 @@ class VerifiedWriter {
   }
 }
 
-/** True if `promise` settled within a few microtask turns (no task ran in between); rethrows its rejection. */
-async function settlesAtOnce(promise: Promise<void>): Promise<boolean> {
+/**
+ * True if `promise` settled within SETTLE_TURNS microtask turns (no task ran in between); rejects as it does.
+ * Counted with a microtask that queues itself until then, cheaper than a loop of awaits on this hot path.
+ */
+function settlesAtOnce(promise: Promise<void>): Promise<boolean> {
+  let turnsLeft = SETTLE_TURNS;
   let settled = false;
-  const observed = promise.then(() => {
+  const tick = () => {
+    if (!settled && --turnsLeft > 0) queueMicrotask(tick);
+  };
+  queueMicrotask(tick);
+  return promise.then(() => {
     settled = true;
+    return turnsLeft > 0;
   });
-  observed.catch(() => undefined);
-  for (let turn = 0; turn < SETTLE_TURNS && !settled; turn++) await undefined;
-  const atOnce = settled;
-  await observed;
-  return atOnce;
 }
 
 /** After a dropped write: the next task first, then growing intervals while the peer does not read. */
