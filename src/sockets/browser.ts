@@ -286,6 +286,8 @@ class AcceptedConnection {
    */
   async #linger(): Promise<void> {
     const drainMs = this.#peerClosed ? undefined : this.#writer.pipeDrainTime();
+    // No timer and no read to drain the peer: both cost more than the rest of a short connection's close.
+    if (drainMs === 0) return this.#release();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs ?? this.#lingerMs)));
     // With both native directions finished (the peer's FIN read, our writable closed) Chromium closes the
