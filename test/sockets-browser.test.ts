@@ -6,7 +6,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PIPE_CAPACITY, wrapAcceptedSocket } from "../src/sockets/browser.js";
+import { wrapAcceptedSocket } from "../src/sockets/browser.js";
+import { PIPE_CAPACITY } from "../src/sockets/verified-writer.js";
 import type { TCPSocket } from "../src/sockets/types.js";
 
 const KiB = 1024;
