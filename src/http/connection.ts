@@ -48,6 +48,8 @@ export class HttpConnection implements DisconnectWatcher {
   private headTimerAt = Infinity;
   private headDeadline = Infinity;
   private timedOut = false;
+  /** How far the buffered bytes were searched for the end of the request head. */
+  private headScanned = 0;
   private upgraded = false;
 
   constructor(
@@ -177,59 +179,66 @@ export class HttpConnection implements DisconnectWatcher {
 
   /** Reads the next request head; undefined when the peer closed or stayed idle too long. */
   private async readHead(): Promise<RequestHead | undefined> {
-    const { limits } = this.host;
+    // Kept small: an async call's frame, allocated per request, grows with the function; the parsing is apart.
     this.idle = true;
     this.timedOut = false;
-    this.armHeadTimer(limits.idleTimeout);
+    this.headScanned = 0;
+    this.armHeadTimer(this.host.limits.idleTimeout);
     // A read started to watch the previous request's client may still be pending: its bytes come first.
     if (this.watching) await this.watching;
     try {
-      let scanned = 0;
-      let started = false;
       for (;;) {
-        let buffered = this.input.buffered;
-        // RFC 9112 §2.2: empty lines before a request line are ignored.
-        let leading = 0;
-        while (leading + 1 < buffered.length && buffered[leading] === 13 && buffered[leading + 1] === 10) leading += 2;
-        if (leading) {
-          this.input.skip(leading);
-          buffered = this.input.buffered;
-          scanned = 0;
-        }
-        if (buffered.length > 0 && !started) {
-          started = true;
-          this.idle = false;
-          this.armHeadTimer(limits.headersTimeout);
-        }
-        const end = indexOfHeadEnd(buffered, scanned);
-        if (end !== -1) {
-          if (end + 4 > limits.maxHeaderSize) throw new HttpError(431, "request header section too large");
-          const head = parseRequestHead(buffered, end + 2, limits);
-          this.input.skip(end + 4);
-          return head;
-        }
-        if (buffered.length > limits.maxHeaderSize) {
-          const lineEnd = buffered.indexOf(10);
-          if (lineEnd === -1 || lineEnd > limits.maxRequestTargetLength) {
-            throw new HttpError(
-              lineEnd === -1 ? 414 : 431,
-              lineEnd === -1 ? "request target too long" : "request header section too large",
-            );
-          }
-          throw new HttpError(431, "request header section too large");
-        }
-        scanned = Math.max(0, buffered.length - 3);
-        if (!(await this.input.fill())) {
-          if (this.timedOut && started) throw new HttpError(408, "request head not received in time");
-          if (started && !this.timedOut && this.input.buffered.length > 0 && !this.host.draining) {
-            throw new HttpError(400, "connection closed in the middle of a request head");
-          }
-          return undefined;
-        }
+        const head = this.bufferedHead();
+        if (head) return head;
+        if (!(await this.input.fill())) return this.headCutShort();
       }
     } finally {
       this.headDeadline = Infinity;
     }
+  }
+
+  /** The next request head if the buffered bytes hold all of it; throws the refusal of a head too large. */
+  private bufferedHead(): RequestHead | undefined {
+    const { limits } = this.host;
+    let buffered = this.input.buffered;
+    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    let leading = 0;
+    while (leading + 1 < buffered.length && buffered[leading] === 13 && buffered[leading + 1] === 10) leading += 2;
+    if (leading) {
+      this.input.skip(leading);
+      buffered = this.input.buffered;
+      this.headScanned = 0;
+    }
+    if (buffered.length > 0 && this.idle) {
+      this.idle = false;
+      this.armHeadTimer(limits.headersTimeout);
+    }
+    const end = indexOfHeadEnd(buffered, this.headScanned);
+    if (end !== -1) {
+      if (end + 4 > limits.maxHeaderSize) throw new HttpError(431, "request header section too large");
+      const head = parseRequestHead(buffered, end + 2, limits);
+      this.input.skip(end + 4);
+      return head;
+    }
+    if (buffered.length > limits.maxHeaderSize) {
+      const lineEnd = buffered.indexOf(10);
+      if (lineEnd === -1 || lineEnd > limits.maxRequestTargetLength) {
+        throw new HttpError(lineEnd === -1 ? 414 : 431, lineEnd === -1 ? "request target too long" : "request header section too large");
+      }
+      throw new HttpError(431, "request header section too large");
+    }
+    this.headScanned = Math.max(0, buffered.length - 3);
+    return undefined;
+  }
+
+  /** The input ended (the peer closed, or the wait timed out) before a whole head: a refusal once one began. */
+  private headCutShort(): undefined {
+    const started = !this.idle;
+    if (this.timedOut && started) throw new HttpError(408, "request head not received in time");
+    if (started && !this.timedOut && this.input.buffered.length > 0 && !this.host.draining) {
+      throw new HttpError(400, "connection closed in the middle of a request head");
+    }
+    return undefined;
   }
 
   /**

@@ -34,6 +34,7 @@ const SHORT_HOLD_MS = 10;
 const MAX_PIPE_DRAIN_MS = 1_000;
 /** How many of the latest writes that waited for the network service bound the pipe's drain time. */
 const RECENT_WAITS = 4;
+const RESOLVED = Promise.resolve();
 
 /** Queues, batches and verifies writes so that none is silently dropped by Chromium. */
 export class VerifiedWriter {
@@ -65,10 +66,12 @@ export class VerifiedWriter {
    * `signal` (the stream's abort signal) ends a wait for queue space when the stream is aborted; `owned`: the
    * caller will not change the chunk after this call, so it is queued as it is.
    */
-  async write(chunk: Uint8Array, signal?: AbortSignal, owned = false): Promise<void> {
-    this.#throwIfFailed();
-    if (!(chunk instanceof Uint8Array)) throw new TypeError("socket writes take Uint8Array chunks");
-    if (chunk.byteLength === 0) return;
+  write(chunk: Uint8Array, signal?: AbortSignal, owned = false): Promise<void> {
+    // Not an async function: on the common path nothing is awaited, and an async call's frame costs more than
+    // the rest of a short write.
+    if (this.#failure) return Promise.reject(this.#failure.reason);
+    if (!(chunk instanceof Uint8Array)) return Promise.reject(new TypeError("socket writes take Uint8Array chunks"));
+    if (chunk.byteLength === 0) return RESOLVED;
     if (this.#queuedBytes === 0) {
       this.#queuedSince = performance.now();
       // Idle that long, a reading peer has let the network service empty the pipe.
@@ -82,12 +85,17 @@ export class VerifiedWriter {
     if (this.#queuedBytes === 0 && !this.#flushing && !this.#closing && bytes.byteLength <= this.#knownFree) {
       // Nothing ahead of it and room for it in the pipe: no batching to do, so it skips the queue and the flusher.
       this.#flushing = this.#writeFitting(bytes);
-      return;
+      return RESOLVED;
     }
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
     for (const wake of this.#dataWaiters.splice(0)) wake();
     void this.#startFlushing();
+    return this.#queuedBytes > WRITE_HIGH_WATER || this.#failure ? this.#roomInQueue(signal) : RESOLVED;
+  }
+
+  /** Waits until the queue is back under WRITE_HIGH_WATER; rejects if the connection has failed. */
+  async #roomInQueue(signal: AbortSignal | undefined): Promise<void> {
     while (this.#queuedBytes > WRITE_HIGH_WATER && !this.#failure) {
       if (signal?.aborted) this.abort(signal.reason);
       else
