@@ -1,6 +1,7 @@
 import { indexOfHeadEnd } from "../shared/bytes.js";
 import { httpDate } from "./date.js";
 import { RequestBody } from "./body.js";
+import type { DeadlineHolder, DeadlineSweep } from "./deadlines.js";
 import { HttpError } from "./errors.js";
 import { ConnectionInput } from "./input.js";
 import type { Limits } from "./limits.js";
@@ -23,6 +24,8 @@ export interface ConnectionHost {
   report(error: unknown): void;
   /** True once the server shuts down: finish the request in hand, take no new ones. */
   readonly draining: boolean;
+  /** Checks the connections' timeouts with one timer for all of them. */
+  readonly deadlines: DeadlineSweep;
 }
 
 const ENCODER = new TextEncoder();
@@ -33,7 +36,7 @@ const MAX_SKIPPED_BODY = 256 * 1024;
 const MAX_WATCH_BUFFER = 64 * 1024;
 
 /** One accepted connection, from its first byte to its close. */
-export class HttpConnection implements DisconnectWatcher {
+export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
   /** Between requests, waiting for the next head: safe to close at shutdown. */
   idle = true;
   /** The request being answered, whose signal aborts when the client leaves. */
@@ -43,9 +46,7 @@ export class HttpConnection implements DisconnectWatcher {
   private input!: ConnectionInput;
   private writer!: ByteWriter;
   private info!: ConnectionInfo;
-  private headTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the timer is due to fire, and when the wait for a head actually expires (Infinity: not waiting). */
-  private headTimerAt = Infinity;
+  /** When the wait for a request head expires (Infinity: not waiting). */
   private headDeadline = Infinity;
   private timedOut = false;
   /** How far the buffered bytes were searched for the end of the request head. */
@@ -179,14 +180,14 @@ export class HttpConnection implements DisconnectWatcher {
 
   /** Reads the next request head; undefined when the peer closed or stayed idle too long. */
   private async readHead(): Promise<RequestHead | undefined> {
-    // Kept small: an async call's frame, allocated per request, grows with the function; the parsing is apart.
     this.idle = true;
     this.timedOut = false;
     this.headScanned = 0;
-    this.armHeadTimer(this.host.limits.idleTimeout);
-    // A read started to watch the previous request's client may still be pending: its bytes come first.
-    if (this.watching) await this.watching;
+    this.headDeadline = Date.now() + this.host.limits.idleTimeout;
+    this.host.deadlines.watch(this);
     try {
+      // A read started to watch the previous request's client may still be pending: its bytes come first.
+      if (this.watching) await this.watching;
       for (;;) {
         const head = this.bufferedHead();
         if (head) return head;
@@ -194,7 +195,16 @@ export class HttpConnection implements DisconnectWatcher {
       }
     } finally {
       this.headDeadline = Infinity;
+      this.host.deadlines.unwatch(this);
     }
+  }
+
+  /** The wait for a request head has timed out: the pending read ends, and the head reader answers 408 or closes. */
+  checkDeadline(now: number): void {
+    if (now < this.headDeadline) return;
+    this.headDeadline = Infinity;
+    this.timedOut = true;
+    this.input.cancel("timeout");
   }
 
   /** The next request head if the buffered bytes hold all of it; throws the refusal of a head too large. */
@@ -211,7 +221,7 @@ export class HttpConnection implements DisconnectWatcher {
     }
     if (buffered.length > 0 && this.idle) {
       this.idle = false;
-      this.armHeadTimer(limits.headersTimeout);
+      this.headDeadline = Date.now() + limits.headersTimeout;
     }
     const end = indexOfHeadEnd(buffered, this.headScanned);
     if (end !== -1) {
@@ -239,29 +249,6 @@ export class HttpConnection implements DisconnectWatcher {
       throw new HttpError(400, "connection closed in the middle of a request head");
     }
     return undefined;
-  }
-
-  /**
-   * Times the wait for a request head. One timer serves many requests: moving the deadline later leaves
-   * the timer as it is (it re-checks when it fires), as setting a timer per request costs more than parsing it.
-   */
-  private armHeadTimer(ms: number): void {
-    const now = Date.now();
-    this.headDeadline = now + ms;
-    if (this.headDeadline < this.headTimerAt) this.scheduleHeadCheck(now, ms);
-  }
-
-  private scheduleHeadCheck(now: number, ms: number): void {
-    clearTimeout(this.headTimer);
-    this.headTimerAt = now + ms;
-    this.headTimer = setTimeout(() => {
-      this.headTimerAt = Infinity;
-      if (this.headDeadline === Infinity) return;
-      const checked = Date.now();
-      if (checked < this.headDeadline) return this.scheduleHeadCheck(checked, this.headDeadline - checked);
-      this.timedOut = true;
-      this.input.cancel("timeout");
-    }, ms);
   }
 
   private createBody(head: RequestHead): RequestBody {
@@ -307,7 +294,6 @@ export class HttpConnection implements DisconnectWatcher {
   /** Flushes what was written, then closes both directions. */
   private close(): Promise<void> {
     this.closing ??= (async () => {
-      clearTimeout(this.headTimer);
       await this.writer?.close().catch(() => {});
       this.input?.cancel("connection closed");
       await this.socket.close().catch(() => {});

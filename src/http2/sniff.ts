@@ -5,6 +5,7 @@
  * already differs from the preface's, except for a `PRI` method, read until it does.
  */
 import { HttpConnection, type ConnectionHost } from "../http/connection.js";
+import type { DeadlineHolder } from "../http/deadlines.js";
 import { concatBytes, EMPTY } from "../shared/bytes.js";
 import { socketIo } from "../sockets/direct-io.js";
 import type { TCPSocket } from "../sockets/types.js";
@@ -26,11 +27,13 @@ function prefaceSoFar(bytes: Uint8Array): boolean {
 }
 
 /** An accepted connection whose protocol is decided by its first bytes (or its ALPN). */
-export class SniffedConnection implements ServedConnection {
+export class SniffedConnection implements ServedConnection, DeadlineHolder {
   private chosen: ServedConnection | undefined;
   /** Shutdown or a forced close came before the protocol was known. */
   private stop: "idle" | "abort" | undefined;
-  private cancel: (() => void) | undefined;
+  private cancel: ((reason?: string) => void) | undefined;
+  /** When the wait for the first bytes expires (Infinity: not waiting). */
+  private sniffDeadline = Infinity;
 
   constructor(
     private readonly socket: TCPSocket,
@@ -50,8 +53,9 @@ export class SniffedConnection implements ServedConnection {
     const io = socketIo(opened);
     let head: Uint8Array = EMPTY;
     if (opened.tls?.alpnProtocol !== "h2") {
-      const timer = setTimeout(() => io.reader.cancel("timeout").catch(() => {}), this.host.limits.idleTimeout);
-      this.cancel = () => io.reader.cancel("server shutting down").catch(() => {});
+      this.sniffDeadline = Date.now() + this.host.limits.idleTimeout;
+      this.host.deadlines.watch(this);
+      this.cancel = (reason = "server shutting down") => io.reader.cancel(reason).catch(() => {});
       try {
         while (head.length < PREFACE.length && prefaceSoFar(head)) {
           const { value, done } = await io.reader.read();
@@ -61,7 +65,7 @@ export class SniffedConnection implements ServedConnection {
       } catch {
         // A failed read ends the connection: the chosen protocol sees the end.
       } finally {
-        clearTimeout(timer);
+        this.host.deadlines.unwatch(this);
         this.cancel = undefined;
       }
     }
@@ -73,6 +77,12 @@ export class SniffedConnection implements ServedConnection {
     if (this.stop === "idle") this.chosen.closeIfIdle();
     else if (this.stop === "abort") this.chosen.abort();
     return run;
+  }
+
+  checkDeadline(now: number): void {
+    if (now < this.sniffDeadline) return;
+    this.sniffDeadline = Infinity;
+    this.cancel?.("timeout");
   }
 
   closeIfIdle(): void {

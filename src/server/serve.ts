@@ -1,6 +1,7 @@
 import { detectRuntime, listen } from "../sockets/index.js";
 import type { ListenOptions, TCPServerSocket } from "../sockets/types.js";
 import { HttpConnection, type ConnectionHost } from "../http/connection.js";
+import { sweepFor } from "../http/deadlines.js";
 import { type ServedConnection, SniffedConnection } from "../http2/sniff.js";
 import type { Http2Options } from "../http2/connection.js";
 import { acceptLazyRequestsInGlobals, connectionInfoOf } from "../http/request.js";
@@ -139,6 +140,7 @@ export function serve(options: ServeOptions): Server {
 
   const host: ConnectionHost = {
     limits,
+    deadlines: sweepFor(Math.min(limits.idleTimeout, limits.headersTimeout)),
     get draining() {
       return draining;
     },
