@@ -105,11 +105,14 @@ class FakeChromiumSocket {
           if (options.failWrites) throw new Error("connection reset");
           this.nativeWrites++;
           const written = this.#write(chunk.slice());
+          if (!written) return undefined;
           // Like Chromium, an abort rejects the write in progress.
-          const aborted = new Promise<void>((_, reject) =>
-            controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }),
-          );
-          return written && Promise.race([written, aborted]);
+          let onAbort!: () => void;
+          const aborted = new Promise<void>((_, reject) => {
+            onAbort = () => reject(controller.signal.reason);
+            controller.signal.addEventListener("abort", onAbort, { once: true });
+          });
+          return Promise.race([written, aborted]).finally(() => controller.signal.removeEventListener("abort", onAbort));
         },
         close: () => this.#streamDone("writable"),
         abort: () => this.#streamDone("writable"),
@@ -286,6 +289,28 @@ describe("browser sockets: verified writes", () => {
     await until(() => fake.deliveredBytes >= 2 * MiB, "all bytes", 20_000);
     assert.equal(fake.deliveredBytes, 2 * MiB);
     assert.equal(firstMismatch(fake.bytes()), -1);
+  });
+
+  it("a long stream that waits for room many times leaves no abort listeners behind", async () => {
+    const leaks: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === "MaxListenersExceededWarning") leaks.push(warning.message);
+    };
+    process.on("warning", onWarning);
+    try {
+      const fake = new FakeChromiumSocket({ drainPerTask: 64 * KiB });
+      const wrapped = wrapAcceptedSocket(fake.socket, 10_000);
+      const { writable } = await wrapped.opened;
+      // 16 MiB in 256 KiB writes against a 2 MiB queue: dozens of waits on the stream's one abort signal.
+      await writeAll(writable.getWriter(), 16 * MiB, () => 256 * KiB);
+      await until(() => fake.deliveredBytes >= 16 * MiB, "all bytes");
+      // Node reports the warning on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(leaks, []);
+      assert.equal(firstMismatch(fake.bytes()), -1);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("keeps every byte while the peer stalls, then delivers when it reads again", async () => {

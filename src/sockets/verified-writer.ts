@@ -100,8 +100,13 @@ export class VerifiedWriter {
       if (signal?.aborted) this.abort(signal.reason);
       else
         await new Promise<void>((resolve) => {
-          this.#spaceWaiters.push(resolve);
-          signal?.addEventListener("abort", () => resolve(), { once: true });
+          // Removed once room comes: a long stream waits many times on the same signal.
+          const onAbort = () => resolve();
+          signal?.addEventListener("abort", onAbort, { once: true });
+          this.#spaceWaiters.push(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          });
         });
     }
     this.#throwIfFailed();
