@@ -68,6 +68,7 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
       const opened = await this.socket.opened;
       const { reader, writer } = this.start?.io ?? socketIo(opened);
       this.input = new ConnectionInput(reader, this.start?.head);
+      this.host.deadlines.watch(this);
       this.writer = writer;
       this.info = connectionInfo(opened);
       if (this.overCapacity) await this.refuse(new HttpError(503, "too many connections"));
@@ -120,6 +121,7 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
               throw error;
             }
             this.upgraded = true;
+            this.host.deadlines.unwatch(this);
             upgrade.takeOver({
               head: this.input.detach(),
               reader: this.input.reader,
@@ -184,7 +186,6 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
     this.timedOut = false;
     this.headScanned = 0;
     this.headDeadline = Date.now() + this.host.limits.idleTimeout;
-    this.host.deadlines.watch(this);
     try {
       // A read started to watch the previous request's client may still be pending: its bytes come first.
       if (this.watching) await this.watching;
@@ -195,7 +196,6 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
       }
     } finally {
       this.headDeadline = Infinity;
-      this.host.deadlines.unwatch(this);
     }
   }
 
@@ -294,6 +294,7 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
   /** Flushes what was written, then closes both directions. */
   private close(): Promise<void> {
     this.closing ??= (async () => {
+      this.host.deadlines.unwatch(this);
       await this.writer?.close().catch(() => {});
       this.input?.cancel("connection closed");
       await this.socket.close().catch(() => {});
