@@ -152,10 +152,12 @@ describe("HTTPS and WSS served from inside Chromium", { timeout: 240_000 }, () =
     const { cdp } = app.chromium;
     const { targetId, sessionId } = await openPage(cdp, app.url);
     try {
+      // The new target first holds about:blank, already "complete": wait for the app's own document.
+      const origin = app.url.slice(0, -1);
       let ready = "";
-      for (let attempt = 0; attempt < 100 && ready !== "complete"; attempt++) {
-        ready = await evaluate<string>(cdp, sessionId, "document.readyState").catch(() => "");
-        if (ready !== "complete") await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let attempt = 0; attempt < 100 && ready !== `complete${origin}`; attempt++) {
+        ready = await evaluate<string>(cdp, sessionId, "document.readyState + location.origin").catch(() => "");
+        if (ready !== `complete${origin}`) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const result = await evaluate<{ origin: string; body: string; protocol: string; echo: string }>(
         cdp,
