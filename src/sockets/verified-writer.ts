@@ -252,8 +252,8 @@ export class VerifiedWriter {
       (atOnce) => {
         this.#lastWriteEnd = performance.now();
         this.#tookShort(bytes.byteLength, atOnce, this.#lastWriteEnd - start);
-        this.#flushing = this.#queuedBytes > 0 ? this.#flush().finally(() => (this.#flushing = undefined)) : undefined;
-        return this.#flushing;
+        this.#flushing = undefined;
+        return this.#queuedBytes > 0 ? this.#startFlushing() : undefined;
       },
       (error: unknown) => {
         this.#lastWriteEnd = performance.now();
