@@ -689,6 +689,19 @@ describe("HTTP/2 frame-level conformance and attacks (h2c on serve())", { timeou
     }
   });
 
+  it("a request body that stalls for bodyTimeout: the stream is reset (CANCEL), the connection serves on", async () => {
+    const client = await RawClient.open(server.port);
+    try {
+      // Ten bytes of a body that never ends: the handler's arrayBuffer() waits for the rest.
+      client.send(client.headers(1, POST("/upload"), false), dataFrame(1, new Uint8Array(10), false));
+      await client.expectRst(1, ErrorCode.CANCEL);
+      client.send(client.headers(3, GET("/after-body-stall")));
+      assert.equal((await client.response(3)).body, "hello /after-body-stall");
+    } finally {
+      client.destroy();
+    }
+  });
+
   it("flow control: a connection whose window stays at zero is closed (ENHANCE_YOUR_CALM)", async () => {
     const client = await RawClient.open(server.port);
     try {

@@ -30,6 +30,9 @@ export class RequestBody {
   private remainingInChunk = 0;
   private received = 0;
   private trailersRead = false;
+  /** When the socket read in progress gives up on the client (Infinity while none is); the connection's sweep checks it. */
+  private readDeadline = Infinity;
+  private stalled = false;
 
   constructor(
     private readonly input: ConnectionInput,
@@ -55,27 +58,31 @@ export class RequestBody {
       this.started = true;
       return this.takeFixed(this.input.takeBuffered(Math.min(this.remainingInChunk, MAX_PIECE)));
     }
-    let stalled = false;
-    const timer = setTimeout(() => {
-      // Ends the pending socket read; the connection cannot go on after a body cut short.
-      stalled = true;
-      this.input.cancel("request body timeout");
-    }, this.limits.bodyTimeout);
+    this.readDeadline = Date.now() + this.limits.bodyTimeout;
     try {
       if (!this.started) {
         this.started = true;
         await this.beforeFirstRead();
       }
       const piece = this.framing.kind === "chunked" ? await this.nextChunked() : await this.nextFixed();
-      if (stalled) throw new Error("stalled");
+      if (this.stalled) throw new Error("stalled");
       return piece;
     } catch (error) {
-      if (stalled) this.error = new HttpError(408, `no request body bytes for ${this.limits.bodyTimeout} ms`);
+      if (this.stalled) this.error = new HttpError(408, `no request body bytes for ${this.limits.bodyTimeout} ms`);
       else this.error = error instanceof HttpError ? error : new HttpError(400, String(error));
       throw this.error;
     } finally {
-      clearTimeout(timer);
+      this.readDeadline = Infinity;
     }
+  }
+
+  /** Called by the connection's deadline sweep: a read waiting longer than bodyTimeout ends the pending socket read. */
+  checkDeadline(now: number): void {
+    if (now < this.readDeadline) return;
+    this.readDeadline = Infinity;
+    // The connection cannot go on after a body cut short.
+    this.stalled = true;
+    this.input.cancel("request body timeout");
   }
 
   /** The whole body if every byte of it is already buffered (no socket read, no timer needed), else undefined. */

@@ -41,6 +41,8 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
   idle = true;
   /** The request being answered, whose signal aborts when the client leaves. */
   private inFlight: { request: ServerRequest; body: RequestBody; upgrade: boolean } | undefined;
+  /** The latest request's body: read by the handler, then skipped by the loop, each read with a deadline. */
+  private body: RequestBody | undefined;
   /** A read started only to notice the client leaving; the next reader waits for it. */
   private watching: Promise<unknown> | undefined;
   private input!: ConnectionInput;
@@ -199,8 +201,12 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
     }
   }
 
-  /** The wait for a request head has timed out: the pending read ends, and the head reader answers 408 or closes. */
+  /**
+   * Called by the deadline sweep. A wait for a request head that timed out ends the pending read, and the head
+   * reader answers 408 or closes; a body read that timed out does the same through the body.
+   */
   checkDeadline(now: number): void {
+    this.body?.checkDeadline(now);
     if (now < this.headDeadline) return;
     this.headDeadline = Infinity;
     this.timedOut = true;
@@ -253,9 +259,10 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
 
   private createBody(head: RequestHead): RequestBody {
     const framing = bodyFraming(head, this.host.limits);
-    return new RequestBody(this.input, framing, this.host.limits, async () => {
+    this.body = new RequestBody(this.input, framing, this.host.limits, async () => {
       if (expectsContinue(head) && head.version === "1.1") await this.writer.write(CONTINUE);
     });
+    return this.body;
   }
 
   private buildRequest(head: RequestHead, body: RequestBody): ServerRequest {

@@ -11,7 +11,7 @@ export interface BodyOwner {
   consumed(bytes: number): void;
   /** The handler asks for the body for the first time (time for a 100 Continue, if the client waits for one). */
   firstRead(): void;
-  /** Milliseconds to wait for the client's next DATA frame (Limits.bodyTimeout). */
+  /** Milliseconds to wait for the client's next DATA frame (Limits.bodyTimeout); the connection's sweep checks it. */
   readonly bodyTimeout: number;
   /** The client stalled for `bodyTimeout`: the stream is reset. */
   stalled(): void;
@@ -23,6 +23,9 @@ export class Http2Body implements BodySource {
   private ended = false;
   private error: unknown;
   private wake: (() => void) | undefined;
+  /** When a wait for the client's next DATA frame gives up (Infinity while none waits). */
+  private waitDeadline = Infinity;
+  private waitTimedOut = false;
   private stream: ReadableStream<Uint8Array> | undefined;
   /** Bytes received so far (for Content-Length and maxBodySize). */
   received = 0;
@@ -81,17 +84,12 @@ export class Http2Body implements BodySource {
     while (this.chunks.length === 0) {
       if (this.error !== undefined) throw this.error;
       if (this.ended) return null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let stalled = false;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        timer = setTimeout(() => {
-          stalled = true;
-          resolve();
-        }, this.owner.bodyTimeout);
-      });
-      clearTimeout(timer);
-      if (stalled && this.chunks.length === 0 && !this.ended) {
+      this.waitDeadline = Date.now() + this.owner.bodyTimeout;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.waitDeadline = Infinity;
+      const timedOut = this.waitTimedOut;
+      this.waitTimedOut = false;
+      if (timedOut && this.chunks.length === 0 && !this.ended) {
         this.fail(new HttpError(408, "request body not received in time"));
         this.owner.stalled();
       }
@@ -99,6 +97,14 @@ export class Http2Body implements BodySource {
     const chunk = this.chunks.shift()!;
     this.owner.consumed(chunk.length);
     return chunk;
+  }
+
+  /** Called by the connection's deadline sweep: ends a wait for DATA that lasted longer than bodyTimeout. */
+  checkDeadline(now: number): void {
+    if (now < this.waitDeadline) return;
+    this.waitDeadline = Infinity;
+    this.waitTimedOut = true;
+    this.notify();
   }
 
   toStream(): ReadableStream<Uint8Array> {

@@ -46,6 +46,7 @@ import { Output } from "./output.js";
 import { Http2Body } from "./body.js";
 import { requestFields, requestUrl } from "./request-fields.js";
 import type { ConnectionHost } from "../http/connection.js";
+import type { DeadlineHolder } from "../http/deadlines.js";
 import { httpDate } from "../http/date.js";
 import { HttpError } from "../http/errors.js";
 import { FastResponse, responseParts } from "../http/fast-response.js";
@@ -143,12 +144,14 @@ interface Stream {
   method: string;
   contentLength: number | undefined;
   received: number;
-  /** A writer waiting for window. */
-  wake: (() => void) | undefined;
+  /** Resumes a writer waiting for window; `timedOut` gives up on the client instead. */
+  wake: ((timedOut?: boolean) => void) | undefined;
+  /** When that writer gives up (Infinity while none waits). */
+  windowDeadline: number;
 }
 
 /** One accepted HTTP/2 connection, from the preface to its close. */
-export class Http2Connection {
+export class Http2Connection implements DeadlineHolder {
   private readonly options: Http2Options;
   private output!: Output;
   private io!: DirectIo;
@@ -176,8 +179,10 @@ export class Http2Connection {
   private failing = false;
   private failTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly flood = { since: 0, resets: 0, pings: 0, settings: 0, empty: 0 };
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When an idle connection (no streams) is closed; Infinity while streams are open. Checked by the host's sweep. */
+  private idleDeadline = Infinity;
+  /** When a client that does not read its replies is given up on; Infinity while the output keeps up. */
+  private outputDeadline = Infinity;
   private ended!: () => void;
   private readonly done = new Promise<void>((resolve) => (this.ended = resolve));
 
@@ -217,6 +222,7 @@ export class Http2Connection {
         this.recvWindow = options.connectionWindowSize;
       }
       this.output.post(preface);
+      this.host.deadlines.watch(this);
       this.armIdleTimer();
       await this.readLoop();
       if (this.failing) await this.dropInput();
@@ -253,9 +259,9 @@ export class Http2Connection {
     const read = async (): Promise<boolean> => {
       if (this.over) return false;
       while (this.output.backlog > this.options.maxOutputBacklog && this.output.failed === undefined && !this.over) {
-        this.armStallTimer(() => this.fail(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read its replies"));
+        this.outputDeadline = Date.now() + this.host.limits.bodyTimeout;
         await this.output.progress();
-        this.clearStallTimer();
+        this.outputDeadline = Infinity;
       }
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done || this.over) return false;
@@ -575,6 +581,7 @@ export class Http2Connection {
       contentLength: undefined,
       received: 0,
       wake: undefined,
+      windowDeadline: Infinity,
     };
     this.streams.set(id, stream);
     return stream;
@@ -851,19 +858,40 @@ export class Http2Connection {
   /** Waits until a window update may let the stream write; a wait longer than bodyTimeout gives up. */
   private windowFor(stream: Stream): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stream.wake = undefined;
+      stream.windowDeadline = Date.now() + this.host.limits.bodyTimeout;
+      stream.wake = (timedOut) => {
+        stream.windowDeadline = Infinity;
+        if (!timedOut) return resolve();
         if (this.sendWindow <= 0) {
           // The whole connection is stalled at zero: nothing can be written to this client.
           this.fail(ErrorCode.ENHANCE_YOUR_CALM, "the connection window stayed at zero");
         } else this.resetStream(stream.id, ErrorCode.CANCEL);
         reject(new StreamGone());
-      }, this.host.limits.bodyTimeout);
-      stream.wake = () => {
-        clearTimeout(timer);
-        resolve();
       };
     });
+  }
+
+  /** Called by the host's deadline sweep: the idle close, a client not reading, waits for window or for DATA. */
+  checkDeadline(now: number): void {
+    if (now >= this.idleDeadline) {
+      this.idleDeadline = Infinity;
+      if (this.streams.size === 0 && !this.closed) {
+        this.goAway(ErrorCode.NO_ERROR, "idle");
+        this.stopReading();
+      }
+    }
+    if (now >= this.outputDeadline) {
+      this.outputDeadline = Infinity;
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read its replies");
+    }
+    for (const stream of this.streams.values()) {
+      if (now >= stream.windowDeadline) {
+        const wake = stream.wake;
+        stream.wake = undefined;
+        wake?.(true);
+      }
+      stream.body?.checkDeadline(now);
+    }
   }
 
   private wakeWriters(): void {
@@ -921,27 +949,11 @@ export class Http2Connection {
   }
 
   private armIdleTimer(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      if (this.streams.size === 0 && !this.closed) {
-        this.goAway(ErrorCode.NO_ERROR, "idle");
-        this.stopReading();
-      }
-    }, this.host.limits.idleTimeout);
+    this.idleDeadline = Date.now() + this.host.limits.idleTimeout;
   }
 
   private clearIdleTimer(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-  }
-
-  private armStallTimer(onStall: () => void): void {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(onStall, this.host.limits.bodyTimeout);
-  }
-
-  private clearStallTimer(): void {
-    clearTimeout(this.stallTimer);
+    this.idleDeadline = Infinity;
   }
 
   private closing: Promise<void> | undefined;
@@ -950,8 +962,7 @@ export class Http2Connection {
     this.closing ??= (async () => {
       this.closed = true;
       clearTimeout(this.failTimer);
-      this.clearIdleTimer();
-      this.clearStallTimer();
+      this.host.deadlines.unwatch(this);
       for (const stream of this.streams.values()) this.abortStream(stream, new Error("the connection closed"));
       if (this.output) {
         // A client that does not read gets a second to take the last frames (GOAWAY), then the connection is dropped.

@@ -140,7 +140,7 @@ export function serve(options: ServeOptions): Server {
 
   const host: ConnectionHost = {
     limits,
-    deadlines: sweepFor(Math.min(limits.idleTimeout, limits.headersTimeout)),
+    deadlines: sweepFor(Math.min(limits.idleTimeout, limits.headersTimeout, limits.bodyTimeout)),
     get draining() {
       return draining;
     },
