@@ -5,6 +5,7 @@
  * but does not read (PINGs, SETTINGS) cannot make the server queue replies without bound.
  */
 import { concatAll } from "../shared/bytes.js";
+import { inMicrotask } from "../shared/microtask.js";
 import type { ByteWriter } from "../sockets/direct-io.js";
 
 interface Batch {
@@ -37,7 +38,7 @@ export class Output {
         reject = no;
       });
       batch = this.batch = { frames: [], done, resolve, reject };
-      queueMicrotask(() => this.write());
+      inMicrotask(() => this.write());
     }
     batch.frames.push(bytes);
     return batch.done;

@@ -5,6 +5,7 @@
  */
 
 import { concatAll } from "../shared/bytes.js";
+import { inMicrotask } from "../shared/microtask.js";
 import type { ByteWriter } from "../sockets/direct-io.js";
 
 /** Above this many queued bytes a send reports backpressure (-1) and reading from the peer pauses. */
@@ -156,7 +157,7 @@ export class Sender {
     if (!this.corked) {
       // Frames sent in the same turn (a burst of publishes, say) leave in one socket write.
       this.corked = true;
-      queueMicrotask(() => this.uncork());
+      inMicrotask(() => this.uncork());
     }
     this.batch.push(frame);
     this.batchSizes.push(size);
