@@ -6,7 +6,9 @@
  *   beside node:http; and, as a calibration, the bare responder keeping the main thread busy 20 µs per request
  *   (what that much per-request JavaScript costs on this path);
  * - WebSocket echo messages/s (`ws` clients, compression off): the IWA's /ws beside a `ws` WebSocketServer;
- * - 100 MiB download and upload MB/s: the IWA's /download and /upload beside node:http doing the same.
+ * - 100 MiB download MB/s: the IWA's /download beside a bare responder answering 100 MiB (the socket path's
+ *   ceiling) and beside node:http; 100 MiB upload MB/s: the IWA's /upload beside node:http doing the same work
+ *   (both hash the body with the demo's JavaScript SHA-256, which bounds both near its own speed).
  * wrk runs on CPU 0 (`taskset -c 0`); the servers are not pinned (Chromium spreads a request over its browser,
  * network-service and renderer processes). After a warm-up, the contenders run interleaved for `--rounds`
  * rounds and each reports its best round, so a burst of load elsewhere on the machine hurts no one side alone.
@@ -41,6 +43,7 @@ const rounds = Number(options.rounds);
 const appPort = 44950;
 const barePort = 44951;
 const busyBarePort = 44952;
+const bareDownloadPort = 44953;
 /** The calibration responder's busy main-thread time per request. */
 const busyMicros = 20;
 /** ab: requests and concurrency per run. */
@@ -49,10 +52,14 @@ const abConcurrency = 10;
 const MiB = 1024 * 1024;
 const transferBytes = 100 * MiB;
 
-/** Node references, each printing its port on stdout: /hello, /download?bytes=N (i % 251), /upload, and ws echo. */
+/**
+ * Node references, each printing its port on stdout: /hello, /download?bytes=N (i % 251), /upload (hashed with the
+ * demo's own SHA-256, as the IWA's /upload does), and ws echo.
+ */
 const referenceServer = `
 import http from "node:http";
 import { WebSocketServer } from "ws";
+import { Sha256 } from ${JSON.stringify(join(packageRoot, "dist", "app", "sha256.js"))};
 const pattern = Buffer.alloc(64 * 1024 + 251);
 for (let i = 0; i < pattern.length; i++) pattern[i] = i % 251;
 const server = http.createServer((request, response) => {
@@ -76,10 +83,14 @@ const server = http.createServer((request, response) => {
     more();
   } else if (url.pathname === "/upload") {
     let bytes = 0;
-    request.on("data", (chunk) => (bytes += chunk.length));
+    const hash = new Sha256();
+    request.on("data", (chunk) => {
+      bytes += chunk.length;
+      hash.update(chunk);
+    });
     request.on("end", () => {
       response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ bytes }));
+      response.end(JSON.stringify({ bytes, sha256: hash.hex() }));
     });
   } else {
     response.writeHead(404).end();
@@ -234,10 +245,12 @@ async function main(): Promise<void> {
   let app: LaunchedApp | undefined;
   let bareResponder: BareResponder | undefined;
   let busyResponder: BareResponder | undefined;
+  let downloadResponder: BareResponder | undefined;
   try {
     app = await launch({ port: appPort, headless: true });
     bareResponder = await launchBareResponder(app.chromium, barePort);
     busyResponder = await launchBareResponder(app.chromium, busyBarePort, { busyMicros });
+    downloadResponder = await launchBareResponder(app.chromium, bareDownloadPort, { bodyBytes: transferBytes });
     const appUrl = `http://127.0.0.1:${appPort}`;
     const bareUrl = `http://127.0.0.1:${barePort}`;
     const busyUrl = `http://127.0.0.1:${busyBarePort}`;
@@ -257,6 +270,7 @@ async function main(): Promise<void> {
       iwaEcho: () => echoRate(`ws://127.0.0.1:${appPort}/ws`, duration),
       wsEcho: () => echoRate(`ws://127.0.0.1:${reference.port}/`, duration),
       iwaDownload: () => downloadRate(appPort),
+      bareDownload: () => downloadRate(bareDownloadPort),
       nodeDownload: () => downloadRate(reference.port),
       iwaUpload: () => uploadRate(appPort),
       nodeUpload: () => uploadRate(reference.port),
@@ -320,8 +334,14 @@ async function main(): Promise<void> {
         referenceName: bare,
       },
       { measure: "WebSocket echo msgs/s", iwa: best("iwaEcho"), reference: best("wsEcho"), referenceName: "ws" },
+      { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("bareDownload"), referenceName: bare },
       { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("nodeDownload"), referenceName: "node:http" },
-      { measure: "100 MiB upload MB/s", iwa: best("iwaUpload"), reference: best("nodeUpload"), referenceName: "node:http" },
+      {
+        measure: "100 MiB upload MB/s, hashed with the demo's JavaScript SHA-256",
+        iwa: best("iwaUpload"),
+        reference: best("nodeUpload"),
+        referenceName: "node:http (same hashing)",
+      },
     ];
 
     const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${app.chromium.product}`;
@@ -347,6 +367,7 @@ async function main(): Promise<void> {
     // Its install proxy would keep this process alive.
     await bareResponder?.close();
     await busyResponder?.close();
+    await downloadResponder?.close();
     await app?.close();
     reference.child.kill();
   }
