@@ -126,12 +126,24 @@ function parseRequestLine(
   if (i - targetStart > limits.maxRequestTargetLength) throw new HttpError(414, "request target too long");
   if (i === targetStart || bytes[i] !== SP) throw new HttpError(400, "malformed request line: bad request target");
   const target = text.slice(targetStart, i);
-  const versionText = text.slice(i + 1, end);
-  const match = /^HTTP\/(\d)\.(\d)$/.exec(versionText);
-  if (!match) throw new HttpError(400, "malformed request line: bad HTTP version");
-  if (match[1] !== "1") throw new HttpError(505, `HTTP version ${match[1]}.${match[2]} is not supported`);
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT, compared byte by byte (a regular expression's match costs more).
+  const v = i + 1;
+  let wellFormed = end - v === HTTP_SLASH.length + 3;
+  for (let k = 0; wellFormed && k < HTTP_SLASH.length; k++) wellFormed = bytes[v + k] === HTTP_SLASH[k];
+  const major = bytes[v + 5]!;
+  const minor = bytes[v + 7]!;
+  if (!wellFormed || !isDigit(major) || bytes[v + 6] !== 0x2e || !isDigit(minor)) {
+    throw new HttpError(400, "malformed request line: bad HTTP version");
+  }
+  if (major !== 0x31) throw new HttpError(505, `HTTP version ${text.slice(v + 5, end)} is not supported`);
   // HTTP/1.x with a minor version above 1 is answered as 1.1 (RFC 9110 §6.2).
-  return { method, target, version: match[2] === "0" ? "1.0" : "1.1" };
+  return { method, target, version: minor === 0x30 ? "1.0" : "1.1" };
+}
+
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+
+function isDigit(byte: number): boolean {
+  return byte >= 0x30 && byte <= 0x39;
 }
 
 function parseFieldLine(bytes: Uint8Array, text: string, start: number, end: number): [string, string] {
