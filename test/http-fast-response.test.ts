@@ -129,4 +129,17 @@ describe("FastResponse", { timeout: 60_000 }, () => {
     const viaPrototype = Response.prototype.text.call(new RuntimeResponse("plain"));
     assert.equal(await viaPrototype, "plain");
   });
+
+  it("is taken by WebAssembly's streaming compilation once it is the global Response", async () => {
+    await served(() => new Response("made global"));
+    assert.equal(globalThis.Response, FastResponse);
+    const wasm = () => new Response(EMPTY_WASM_MODULE, { headers: { "content-type": "application/wasm" } });
+    assert.ok(wasm() instanceof FastResponse);
+    assert.ok((await WebAssembly.compileStreaming(wasm())) instanceof WebAssembly.Module);
+    const { instance } = await WebAssembly.instantiateStreaming(Promise.resolve(wasm()), {});
+    assert.ok(instance instanceof WebAssembly.Instance);
+  });
 });
+
+/** The smallest valid WebAssembly module: the magic number and version 1, no sections. */
+const EMPTY_WASM_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);

@@ -93,6 +93,11 @@ describe("the request object inside Chromium", { timeout: 180_000 }, () => {
     assert.deepEqual(seen, { hit: "cached", keys: [`http://127.0.0.1:${app.port}/cache?k=v`] });
   });
 
+  it("the global Response (serve()'s FastResponse) is taken by WebAssembly's streaming compilation", async () => {
+    const seen = (await (await fetch(`http://127.0.0.1:${app.port}/wasm`)).json()) as { outcome: string };
+    assert.equal(seen.outcome, "compiled");
+  });
+
   it("is taken by fetch() as the request it is, not as a string", async () => {
     const seen = (await (await fetch(`http://127.0.0.1:${app.port}/fetch`)).json()) as { outcome: string; url?: string };
     // The page may not fetch plain HTTP (its CSP refuses it: TypeError); were it allowed, the URL would be the request's.

@@ -5,9 +5,10 @@
  *
  * It is a Response to the handler's code (`instanceof Response`, status, headers, every method and getter); the
  * runtime's Response is built only when something needs it (`body`, `text()`, `clone()`, ...), and from then on
- * the server writes that one. It is not a Response to the runtime's own brand checks: hand it to the server, not
- * to `cache.put()`. On Node, serve() makes it the global Response (`useFastResponseGlobally`, as
- * @hono/node-server does), so that handlers written with `new Response(...)` and `Response.json(...)` get it.
+ * the server writes that one. It is not a Response to the runtime's own brand checks: the Web APIs that take a
+ * Response (`cache.put()`, `WebAssembly.compileStreaming()`) get the runtime's one once `useFastResponseGlobally`
+ * wrapped them. On Node and in Chromium serve() makes it the global Response (as @hono/node-server does on Node), so
+ * that handlers written with `new Response(...)` and `Response.json(...)` get it.
  */
 
 import { responseHeaders } from "./line-headers.js";
@@ -182,8 +183,39 @@ Object.setPrototypeOf(FastResponse, NativeResponse);
 
 /**
  * Makes FastResponse the global Response: handlers' `new Response(...)` and `Response.json(...)` then skip the
- * runtime's Response (and its body stream) too. For Node, where no Web API but the server takes Responses.
+ * runtime's Response (and its body stream) too. The Web APIs that check a Response's brand are wrapped to get the
+ * runtime's Response of a FastResponse: the Cache API's `put()` and WebAssembly's streaming compilation (a Response,
+ * or a promise of one). Code that kept those functions from before still needs the runtime's Response.
  */
 export function useFastResponseGlobally(): void {
+  if ((globalThis.Response as unknown) === FastResponse) return;
   Object.defineProperty(globalThis, "Response", { value: FastResponse, writable: true, configurable: true, enumerable: false });
+  const { Cache } = globalThis as { Cache?: { prototype: object } };
+  if (Cache) takeNativeResponses(Cache.prototype, "put", (args) => [args[0], runtimeResponse(args[1])]);
+  for (const name of ["compileStreaming", "instantiateStreaming"]) {
+    takeNativeResponses(WebAssembly, name, ([source, ...rest]) => [
+      typeof (source as PromiseLike<unknown> | undefined)?.then === "function"
+        ? Promise.resolve(source).then(runtimeResponse)
+        : runtimeResponse(source),
+      ...rest,
+    ]);
+  }
+}
+
+/** The runtime's Response of a FastResponse; anything else as it is. */
+function runtimeResponse(value: unknown): unknown {
+  return value !== null && typeof value === "object" ? (FastResponse.nativeOf(value as Response) ?? value) : value;
+}
+
+/** Replaces the method `name` of `target` by one that passes its arguments through `map` first. */
+function takeNativeResponses(target: object, name: string, map: (args: unknown[]) => unknown[]): void {
+  const original = (target as Record<string, unknown>)[name];
+  if (typeof original !== "function") return;
+  Object.defineProperty(target, name, {
+    value(this: unknown, ...args: unknown[]) {
+      return original.apply(this, map(args));
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -54,7 +54,8 @@ export interface ServeOptions
    * - On Node 22+ and in Chromium, globalThis.Request and globalThis.fetch (and the Cache API's methods) by ones that
    *   accept its requests, so that a request's native Request is built only when something needs it (a quarter of
    *   the time of a small request on Node 24, a sixth in Chromium).
-   * - On Node, globalThis.Response by FastResponse, so that `new Response(...)` in handlers is written without the
+   * - On Node and in Chromium, globalThis.Response by FastResponse (and the Cache API's put() and WebAssembly's
+   *   streaming compilation by ones that take it), so that `new Response(...)` in handlers is written without the
    *   runtime's Response and body stream.
    * False keeps the globals as they are.
    */
@@ -111,9 +112,10 @@ function defaultOnError(error: unknown): Response {
 
 /** The faster Request and Response objects where the runtime's own cost the most (see `overrideGlobalObjects`). */
 function overrideGlobalObjects(runtime: ReturnType<typeof detectRuntime>): void {
-  if (runtime === "node" || runtime === "browser") acceptLazyRequestsInGlobals();
-  // In a browser page other Web APIs check a Response's brand (Cache, WebAssembly streaming): only on Node.
-  if (runtime === "node") useFastResponseGlobally();
+  if (runtime === "node" || runtime === "browser") {
+    acceptLazyRequestsInGlobals();
+    useFastResponseGlobally();
+  }
 }
 
 /**
