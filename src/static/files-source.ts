@@ -89,6 +89,13 @@ export function filesSource(files: Iterable<FileEntry> | Record<string, FileBody
       if (entry.body instanceof Blob) return blobStream(entry.body, start, end, chunkSize);
       return bytesStream(entry.body.subarray(start, end), chunkSize);
     },
+    bytesInMemory(path, start, end) {
+      const body = entries.get(path.join("/"))?.body;
+      // A view of shared memory goes through the stream, whose chunks a response may take.
+      return body instanceof Uint8Array && body.buffer instanceof ArrayBuffer
+        ? (body.subarray(start, end) as Uint8Array<ArrayBuffer>)
+        : undefined;
+    },
     async list(path) {
       const key = path.join("/");
       const children = directories.get(key);

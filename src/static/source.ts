@@ -37,6 +37,12 @@ export interface FileSource {
    * a file is never in memory as a whole. Rejects when the file cannot be opened (it went away since `stat`).
    */
   open(path: readonly string[], start: number, end: number): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Bytes `start` to `end` of the file at `path` when the source holds them in memory, else undefined. Optional: a
+   * response from bytes in hand is written in one piece, without a stream to read (in Chromium a stream's reads
+   * cost more than a small file's whole answer).
+   */
+  bytesInMemory?(path: readonly string[], start: number, end: number): Uint8Array<ArrayBuffer> | undefined;
   /** The entries of the directory at `path`. Optional: a source without it has no directory listings. */
   list?(path: readonly string[]): Promise<DirectoryEntry[]>;
 }
