@@ -28,6 +28,7 @@ export function directorySource(root: string, options: DirectorySourceOptions = 
   return {
     stat: async (path) => (await source()).stat(path),
     open: async (path, start, end) => (await source()).open(path, start, end),
+    wholeRange: async (path, start, end) => (await source()).wholeRange!(path, start, end),
     list: async (path) => (await source()).list!(path),
   };
 }

@@ -6,7 +6,7 @@
  * per pull, so a File backed by disk is never read whole), bytes or strings (served as views, never copied).
  * Nothing outside the given paths can be reached: lookups are by whole, checked names.
  */
-import { blobStream, bytesStream, DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource, type FileStat } from "./source.js";
+import { blobRange, blobStream, bytesStream, DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource, type FileStat } from "./source.js";
 
 export type FileBody = Blob | ArrayBuffer | ArrayBufferView | string;
 
@@ -89,12 +89,11 @@ export function filesSource(files: Iterable<FileEntry> | Record<string, FileBody
       if (entry.body instanceof Blob) return blobStream(entry.body, start, end, chunkSize);
       return bytesStream(entry.body.subarray(start, end), chunkSize);
     },
-    bytesInMemory(path, start, end) {
+    wholeRange(path, start, end) {
       const body = entries.get(path.join("/"))?.body;
+      if (body instanceof Blob) return end - start <= chunkSize ? blobRange(body, start, end) : undefined;
       // A view of shared memory goes through the stream, whose chunks a response may take.
-      return body instanceof Uint8Array && body.buffer instanceof ArrayBuffer
-        ? (body.subarray(start, end) as Uint8Array<ArrayBuffer>)
-        : undefined;
+      return body?.buffer instanceof ArrayBuffer ? (body.subarray(start, end) as Uint8Array<ArrayBuffer>) : undefined;
     },
     async list(path) {
       const key = path.join("/");

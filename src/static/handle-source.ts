@@ -7,7 +7,7 @@
  * slice per pull from the `File` the handle gives, so a large file is never in memory as a whole.
  * A lost permission (NotAllowedError) is not "not found": it rejects, and the server answers 500.
  */
-import { blobStream, DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource } from "./source.js";
+import { blobRange, blobStream, DEFAULT_CHUNK_SIZE, type DirectoryEntry, type FileSource } from "./source.js";
 
 /** What this source uses of a `FileSystemFileHandle`. */
 export interface FileHandleLike {
@@ -76,6 +76,12 @@ export function directoryHandleSource(handle: DirectoryHandleLike, options: Hand
       const entry = await entryAt(handle, path);
       if (entry?.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
       return blobStream(await entry.getFile(), start, end, chunkSize);
+    },
+    async wholeRange(path, start, end) {
+      if (end - start > chunkSize) return undefined;
+      const entry = await entryAt(handle, path);
+      if (entry?.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
+      return blobRange(await entry.getFile(), start, end);
     },
   };
   if (handle.values) {

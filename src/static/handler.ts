@@ -241,16 +241,16 @@ export function serveStatic<R extends Response | undefined = Response>(
     if (range) fields.push(["content-range", `bytes ${start}-${end - 1}/${size}`]);
     const status = range ? 206 : 200;
     if (request.method === "HEAD" || end === start) return new Response(null, { status, headers: fields });
-    const inMemory = source.bytesInMemory?.(names, start, end);
-    if (inMemory) return new FastResponse(inMemory, { status, headers: fields });
-    let body: ReadableStream<Uint8Array>;
+    let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | undefined;
     try {
-      body = await source.open(names, start, end);
+      body = (await source.wholeRange?.(names, start, end)) ?? (await source.open(names, start, end));
     } catch (error) {
       // Gone since stat(): as if it had never been there; anything else is the source failing.
       if ((await source.stat(names)) === undefined) return undefined;
       throw error;
     }
+    // Bytes in hand are written in one piece (FastResponse); a stream is read as the client takes it.
+    if (body instanceof Uint8Array) return new FastResponse(body, { status, headers: fields });
     return new Response(body, { status, headers: fields });
   }
 

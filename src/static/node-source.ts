@@ -63,6 +63,16 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
    */
   const justStatted = new Map<string, Located>();
 
+  /** The real path of the file at `path`, from the stat() just made when there was one. */
+  async function fileToOpen(path: readonly string[]): Promise<string> {
+    const key = path.join("/");
+    const remembered = justStatted.get(key);
+    justStatted.delete(key);
+    const located = remembered ?? (await locate(path));
+    if (located?.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
+    return located.real;
+  }
+
   return {
     async stat(path) {
       const located = await locate(path);
@@ -73,13 +83,22 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
       return located?.stat;
     },
 
+    async wholeRange(path, start, end) {
+      if (end - start > chunkSize) return undefined;
+      const handle = await open(await fileToOpen(path), "r");
+      try {
+        const bytes = new Uint8Array(end - start);
+        const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
+        if (bytesRead !== bytes.length) throw new Error(`/${path.join("/")} ended at byte ${start + bytesRead}, before byte ${end}`);
+        return bytes;
+      } finally {
+        await handle.close().catch(() => {});
+      }
+    },
+
     async open(path, start, end) {
-      const key = path.join("/");
-      const remembered = justStatted.get(key);
-      justStatted.delete(key);
-      const located = remembered ?? (await locate(path));
-      if (located?.stat.kind !== "file") throw new Error(`not a file: /${path.join("/")}`);
-      const handle = await open(located.real, "r");
+      const real = await fileToOpen(path);
+      const handle = await open(real, "r");
       let position = start;
       let closed = false;
       const close = async () => {
@@ -99,7 +118,7 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
               }
               const buffer = new Uint8Array(want);
               const { bytesRead } = await handle.read(buffer, 0, want, position);
-              if (bytesRead === 0) throw new Error(`${located.real} ended at byte ${position}, before byte ${end}`);
+              if (bytesRead === 0) throw new Error(`${real} ended at byte ${position}, before byte ${end}`);
               position += bytesRead;
               controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
               if (position >= end) {

@@ -38,11 +38,16 @@ export interface FileSource {
    */
   open(path: readonly string[], start: number, end: number): Promise<ReadableStream<Uint8Array>>;
   /**
-   * Bytes `start` to `end` of the file at `path` when the source holds them in memory, else undefined. Optional: a
-   * response from bytes in hand is written in one piece, without a stream to read (in Chromium a stream's reads
-   * cost more than a small file's whole answer).
+   * Bytes `start` to `end` of the file at `path` in one piece, when the source holds them in memory (any size) or
+   * the range is at most its chunk size (one read); undefined: stream them with `open()`. Rejects as `open()` does.
+   * Optional: a response from bytes in hand is written at once, without a stream to read, which costs more than a
+   * small file's whole answer (on Node, and in Chromium most).
    */
-  bytesInMemory?(path: readonly string[], start: number, end: number): Uint8Array<ArrayBuffer> | undefined;
+  wholeRange?(
+    path: readonly string[],
+    start: number,
+    end: number,
+  ): Uint8Array<ArrayBuffer> | undefined | Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** The entries of the directory at `path`. Optional: a source without it has no directory listings. */
   list?(path: readonly string[]): Promise<DirectoryEntry[]>;
 }
@@ -78,6 +83,13 @@ export function bytesStream(bytes: Uint8Array, chunkSize = DEFAULT_CHUNK_SIZE): 
  * pull. `Blob.stream()` would do, but how far it reads ahead is up to the engine (Node reads a File from disk in
  * pieces of its own choosing); this reads only what the consumer asked for.
  */
+/** Bytes `start` to `end` of `blob` in one read; rejects if it is shorter than that (it changed since it was sized). */
+export async function blobRange(blob: Blob, start: number, end: number): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+  if (bytes.length !== end - start) throw new Error(`the file ended at byte ${start + bytes.length}, before byte ${end}`);
+  return bytes;
+}
+
 export function blobStream(blob: Blob, start: number, end: number, chunkSize = DEFAULT_CHUNK_SIZE): ReadableStream<Uint8Array> {
   let offset = start;
   return new ReadableStream<Uint8Array>(
