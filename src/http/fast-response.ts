@@ -11,6 +11,7 @@
  * that handlers written with `new Response(...)` and `Response.json(...)` get it.
  */
 
+import { mapArguments } from "./argument-mapping.js";
 import { responseHeaders } from "./line-headers.js";
 
 type InMemoryBody = string | Uint8Array;
@@ -191,9 +192,9 @@ export function useFastResponseGlobally(): void {
   if ((globalThis.Response as unknown) === FastResponse) return;
   Object.defineProperty(globalThis, "Response", { value: FastResponse, writable: true, configurable: true, enumerable: false });
   const { Cache } = globalThis as { Cache?: { prototype: object } };
-  if (Cache) takeNativeResponses(Cache.prototype, "put", (args) => [args[0], runtimeResponse(args[1])]);
+  if (Cache) mapArguments(Cache.prototype, "put", (args) => [args[0], runtimeResponse(args[1])]);
   for (const name of ["compileStreaming", "instantiateStreaming"]) {
-    takeNativeResponses(WebAssembly, name, ([source, ...rest]) => [
+    mapArguments(WebAssembly, name, ([source, ...rest]) => [
       typeof (source as PromiseLike<unknown> | undefined)?.then === "function"
         ? Promise.resolve(source).then(runtimeResponse)
         : runtimeResponse(source),
@@ -205,17 +206,4 @@ export function useFastResponseGlobally(): void {
 /** The runtime's Response of a FastResponse; anything else as it is. */
 function runtimeResponse(value: unknown): unknown {
   return value !== null && typeof value === "object" ? (FastResponse.nativeOf(value as Response) ?? value) : value;
-}
-
-/** Replaces the method `name` of `target` by one that passes its arguments through `map` first. */
-function takeNativeResponses(target: object, name: string, map: (args: unknown[]) => unknown[]): void {
-  const original = (target as Record<string, unknown>)[name];
-  if (typeof original !== "function") return;
-  Object.defineProperty(target, name, {
-    value(this: unknown, ...args: unknown[]) {
-      return original.apply(this, map(args));
-    },
-    writable: true,
-    configurable: true,
-  });
 }

@@ -16,6 +16,7 @@
  */
 import { concatAll, EMPTY } from "../shared/bytes.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
+import { mapArguments } from "./argument-mapping.js";
 import { requestHeaders } from "./line-headers.js";
 
 /** The body of a request as the connection reads it (RequestBody). */
@@ -382,17 +383,8 @@ function fetchAcceptingLazy(input: RequestInfo | URL, init?: RequestInit): Promi
 
 /** Replaces `name` of `target` by a function that builds the native Request of lazy ones among its arguments first. */
 function acceptLazyArguments(target: object, name: string): void {
-  const original = (target as Record<string, unknown>)[name];
-  if (typeof original !== "function") return;
-  Object.defineProperty(target, name, {
-    value(this: unknown, ...args: unknown[]) {
-      // Cache.addAll() takes a list of requests.
-      const given = args.map((arg) => (Array.isArray(arg) ? arg.map(nativeOf) : nativeOf(arg)));
-      return original.apply(this, given);
-    },
-    writable: true,
-    configurable: true,
-  });
+  // Cache.addAll() takes a list of requests.
+  mapArguments(target, name, (args) => args.map((arg) => (Array.isArray(arg) ? arg.map(nativeOf) : nativeOf(arg))));
 }
 
 /**
