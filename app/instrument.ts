@@ -4,8 +4,7 @@
  */
 import type { FetchHandler } from "../src/index.js";
 import { isUpgrade, upgradeResponse } from "../src/index.js";
-import type { ServerStats } from "./stats.js";
-import { targetOf } from "./url-target.js";
+import type { RequestLogEntry, ServerStats } from "./stats.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
 interface WebSocketHooks {
@@ -23,20 +22,26 @@ function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
+/** Read once: the page's time origin never changes, and each read crosses into Blink. */
+const timeOrigin = performance.timeOrigin;
+
 export function instrument<W extends WebSocketHooks | undefined>(
   app: { fetch: FetchHandler; websocket?: W; onError?: (error: unknown) => Response | Promise<Response> },
   stats: ServerStats,
 ): InstrumentedApp<W> {
   const fetch: FetchHandler = async (request, info) => {
-    const url = request.url;
     // One clock reading serves both the wall-clock time and the duration.
     const started = performance.now();
-    const entry = {
-      time: performance.timeOrigin + started,
-      client: `${info.remoteAddress}:${info.remotePort}`,
+    // Texts are made when a row is shown, not per request; every field is set here so that entries share one shape.
+    const entry: RequestLogEntry = {
+      time: timeOrigin + started,
+      peer: info,
       method: request.method,
-      target: targetOf(url),
-    } as Parameters<ServerStats["addLogEntry"]>[0];
+      url: request.url,
+      status: undefined,
+      bytes: undefined,
+      milliseconds: undefined,
+    };
     stats.requestsTotal++;
     stats.requestsActive++;
     stats.addLogEntry(entry);

@@ -10,6 +10,7 @@ import { Panel, type ServerState } from "./panel.js";
 import { forgetFolder, mayRead, type PickedFolder, pickFolder, rememberedFolder } from "./picked-folder.js";
 import { source, tryPath } from "./served-name.js";
 import { ServerStats } from "./stats.js";
+import { targetOf } from "./url-target.js";
 
 const defaultPort = 44818;
 const defaultHost = "127.0.0.1";
@@ -188,7 +189,7 @@ const automation = {
   /** The name of the picked folder being served, if any. */
   folder: (): string | undefined => folder?.handle.name,
   /** The request log, oldest first (the panel shows the same, redrawn a little later). */
-  requests: () => stats.log.map(({ method, target, status }) => ({ method, target, status })),
+  requests: () => stats.log.map(({ method, url, status }) => ({ method, target: targetOf(url), status })),
   /** Resolves once the server is listening, has failed to, or is stopped. */
   settled: (): Promise<Status> =>
     status.state === "starting" || status.state === "stopping"

@@ -3,7 +3,8 @@
  * DOM methods only (the IWA's Trusted Types policy forbids HTML strings), and redraws throttled to a timer
  * so that a busy server does not spend its time on layout.
  */
-import type { ErrorEntry, RequestLogEntry, ServerStats } from "./stats.js";
+import { clientOf, type ErrorEntry, type RequestLogEntry, type ServerStats } from "./stats.js";
+import { targetOf } from "./url-target.js";
 
 export type ServerState = "starting" | "listening" | "stopping" | "stopped" | "failed";
 
@@ -178,9 +179,9 @@ function fillRow(row: HTMLTableRowElement, entry: RequestLogEntry): void {
   const status = entry.status === undefined ? "…" : entry.status === 0 ? "error" : String(entry.status);
   const texts = [
     clock(entry.time),
-    entry.client,
+    clientOf(entry),
     entry.method,
-    entry.target,
+    targetOf(entry.url),
     status,
     entry.bytes === undefined ? "" : String(entry.bytes),
     entry.milliseconds === undefined ? "" : entry.milliseconds.toFixed(1),

@@ -3,14 +3,21 @@
 export interface RequestLogEntry {
   /** When the request arrived, in milliseconds since the epoch (a Date per request costs more than a number). */
   time: number;
-  client: string;
+  /** The connection's peer; its text is made only for the rows shown (`clientOf`). */
+  peer: { remoteAddress: string; remotePort: number };
   method: string;
-  target: string;
+  /** The request's URL; the panel shows its path and query (`targetOf`). */
+  url: string;
   /** Undefined while the handler has not produced a response, 0 when it threw. */
-  status?: number;
+  status: number | undefined;
   /** The response's Content-Length when it declared one. */
-  bytes?: number;
-  milliseconds?: number;
+  bytes: number | undefined;
+  milliseconds: number | undefined;
+}
+
+/** The client column of a log entry. */
+export function clientOf(entry: RequestLogEntry): string {
+  return `${entry.peer.remoteAddress}:${entry.peer.remotePort}`;
 }
 
 export interface ErrorEntry {

@@ -21,10 +21,24 @@ function isHttpWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
+/**
+ * Header names already checked, as given, with their lower-case form: handlers and middleware ask for the same
+ * few names on every request, and a map lookup costs a fraction of the check. Bounded: cleared when full.
+ */
+const checkedNames = new Map<string, string>();
+const MAX_CHECKED_NAMES = 512;
+
 function checkedName(name: string): string {
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
   const text = String(name);
   if (!TOKEN.test(text)) throw new TypeError(`invalid header name: ${JSON.stringify(text)}`);
-  return text.toLowerCase();
+  const lower = text.toLowerCase();
+  if (typeof name === "string") {
+    if (checkedNames.size === MAX_CHECKED_NAMES) checkedNames.clear();
+    checkedNames.set(name, lower);
+  }
+  return lower;
 }
 
 function checkedValue(value: string): string {
@@ -48,7 +62,7 @@ function linesOf(init: HeadersInit): Line[] {
       lines.push([checkedName(name!), checkedValue(value)]);
     }
   } else if (typeof init === "object" && init !== null) {
-    for (const [name, value] of Object.entries(init)) lines.push([checkedName(name), checkedValue(value)]);
+    for (const name of Object.keys(init)) lines.push([checkedName(name), checkedValue((init as Record<string, string>)[name]!)]);
   } else {
     throw new TypeError("headers must be an object or a list of [name, value] pairs");
   }
@@ -58,16 +72,19 @@ function linesOf(init: HeadersInit): Line[] {
 export class LineHeaders extends Headers {
   /** The lines not yet copied into the Headers itself; undefined once they are. */
   #lines: Line[] | undefined;
+  /** The lines are the caller's array (fromLines): copied before the first append. */
+  #borrowed = false;
 
   constructor(init?: HeadersInit) {
     super();
     this.#lines = init === undefined || init === null ? [] : linesOf(init);
   }
 
-  /** Headers over lines already in the form Headers keeps (the parser's): not checked again, and not changed. */
+  /** Headers over lines already in the form Headers keeps (the parser's): not checked again, and never changed. */
   static fromLines(lines: Line[]): LineHeaders {
     const headers = new LineHeaders();
-    headers.#lines = lines.slice();
+    headers.#lines = lines;
+    headers.#borrowed = true;
     return headers;
   }
 
@@ -97,7 +114,8 @@ export class LineHeaders extends Headers {
   override has(name: string): boolean {
     if (!this.#lines) return super.has(name);
     const wanted = checkedName(name);
-    return this.#lines.some(([lineName]) => lineName === wanted);
+    for (const line of this.#lines) if (line[0] === wanted) return true;
+    return false;
   }
 
   override append(name: string, value: string): void {
@@ -105,7 +123,12 @@ export class LineHeaders extends Headers {
       super.append(name, value);
       return;
     }
-    this.#lines.push([checkedName(name), checkedValue(value)]);
+    const line: Line = [checkedName(name), checkedValue(value)];
+    if (this.#borrowed) {
+      this.#lines = this.#lines.slice();
+      this.#borrowed = false;
+    }
+    this.#lines.push(line);
   }
 
   override set(name: string, value: string): void {
@@ -115,6 +138,7 @@ export class LineHeaders extends Headers {
     }
     const line: Line = [checkedName(name), checkedValue(value)];
     this.#lines = this.#lines.filter(([lineName]) => lineName !== line[0]);
+    this.#borrowed = false;
     this.#lines.push(line);
   }
 

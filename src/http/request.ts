@@ -89,6 +89,19 @@ export function normalizeMethod(method: string): string {
   return NORMALIZED_METHODS.has(upper) ? upper : method;
 }
 
+/**
+ * `request.headers.get(name)` for a lower-case `name`, read from the parsed field lines while the request's Headers
+ * has not been made: for middleware that looks at one field of every request (CORS's Origin).
+ */
+export function requestField(request: Request, name: string): string | null {
+  if (!(request instanceof ServerRequest) || request[HEADERS] || request[NATIVE] === request) return request.headers.get(name);
+  let value: string | null = null;
+  for (const [lineName, lineValue] of request[FIELDS]) {
+    if (lineName === name) value = value === null ? lineValue : `${value}, ${lineValue}`;
+  }
+  return value;
+}
+
 /** Whether `value` is a request whose native Request is not built yet. */
 function isLazy(value: unknown): value is ServerRequest {
   return value instanceof ServerRequest && value[NATIVE] !== value;

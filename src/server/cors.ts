@@ -1,3 +1,4 @@
+import { requestField } from "../http/request.js";
 import type { FetchHandler } from "./serve.js";
 
 /** Cross-origin access, including Private Network Access preflights, for handlers that opt in. */
@@ -31,7 +32,7 @@ function allowedOrigin(options: CorsOptions, origin: string | null): string | un
 
 /** The CORS response fields for `request`'s origin; none when the origin is not allowed. */
 function originFields(options: CorsOptions, request: Request): Array<[string, string]> {
-  const origin = allowedOrigin(options, request.headers.get("origin"));
+  const origin = allowedOrigin(options, requestField(request, "origin"));
   if (origin === undefined) return [];
   const fields: Array<[string, string]> = [["access-control-allow-origin", origin]];
   if (origin !== "*") fields.push(["vary", "Origin"]);

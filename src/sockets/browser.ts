@@ -126,7 +126,7 @@ class AcceptedConnection {
   /** The one native read in flight: a second concurrent read() crashes Chromium's renderer when data arrives. */
   #nativeRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   /** Settles the reader's pending read; a cancel settles it as the end at once. */
-  #pendingRead: ((result: ReadableStreamReadResult<Uint8Array>) => void) | undefined;
+  #pendingRead: { resolve(result: ReadableStreamReadResult<Uint8Array>): void; reject(error: unknown): void } | undefined;
 
   constructor(native: TCPSocket, info: TCPSocketOpenInfo, lingerMs: number) {
     this.#native = native;
@@ -160,34 +160,40 @@ class AcceptedConnection {
   #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
     if (this.#readableDone) return Promise.resolve(READ_DONE);
     return new Promise((resolve, reject) => {
-      this.#pendingRead = resolve;
-      this.#readNative().then(
-        ({ value, done }) => {
-          // Cancelled meanwhile: the lingering close reads (and discards) from here on.
-          if (this.#pendingRead !== resolve) return;
-          this.#pendingRead = undefined;
-          if (this.#readableDone) return resolve(READ_DONE);
-          if (!done) {
-            this.#writer.peerSent();
-            return resolve({ value, done: false });
-          }
-          this.#readableFinished();
-          resolve(READ_DONE);
-        },
-        (error: unknown) => {
-          if (this.#pendingRead !== resolve) return;
-          this.#pendingRead = undefined;
-          reject(error);
-        },
-      );
+      this.#pendingRead = { resolve, reject };
+      this.#readNative().then(this.#deliverRead, this.#failRead);
     });
   }
+
+  // Made once per connection rather than per read: a read's own closures cost more than the rest of its bookkeeping.
+  readonly #deliverRead = ({ value, done }: ReadableStreamReadResult<Uint8Array>): void => {
+    const pending = this.#pendingRead;
+    // Cancelled meanwhile: the lingering close reads (and discards) from here on.
+    if (!pending) return;
+    this.#pendingRead = undefined;
+    if (this.#readableDone) {
+      pending.resolve(READ_DONE);
+    } else if (!done) {
+      this.#writer.peerSent();
+      pending.resolve({ value, done: false });
+    } else {
+      this.#readableFinished();
+      pending.resolve(READ_DONE);
+    }
+  };
+
+  readonly #failRead = (error: unknown): void => {
+    const pending = this.#pendingRead;
+    if (!pending) return;
+    this.#pendingRead = undefined;
+    pending.reject(error);
+  };
 
   #cancelRead(): Promise<void> {
     this.#readableCancelled = true;
     const pending = this.#pendingRead;
     this.#pendingRead = undefined;
-    pending?.(READ_DONE);
+    pending?.resolve(READ_DONE);
     this.#readableFinished();
     return Promise.resolve();
   }
@@ -224,19 +230,20 @@ class AcceptedConnection {
    * readable and the lingering close's drain would otherwise overlap when a peer sends after we finished).
    */
   #readNative(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    this.#nativeRead ??= this.#nativeReader.read().then(
-      (result) => {
-        this.#nativeRead = undefined;
-        if (result.done) this.#peerClosed = true;
-        return result;
-      },
-      (error: unknown) => {
-        this.#nativeRead = undefined;
-        throw error;
-      },
-    );
+    this.#nativeRead ??= this.#nativeReader.read().then(this.#nativeReadDone, this.#nativeReadFailed);
     return this.#nativeRead;
   }
+
+  readonly #nativeReadDone = (result: ReadableStreamReadResult<Uint8Array>): ReadableStreamReadResult<Uint8Array> => {
+    this.#nativeRead = undefined;
+    if (result.done) this.#peerClosed = true;
+    return result;
+  };
+
+  readonly #nativeReadFailed = (error: unknown): never => {
+    this.#nativeRead = undefined;
+    throw error;
+  };
 
   #writableFinished(): void {
     this.#writableDone = true;
