@@ -4,6 +4,7 @@
  */
 import type { FetchHandler } from "../src/index.js";
 import { isUpgrade, upgradeResponse } from "../src/index.js";
+import { FastResponse } from "../src/http/fast-response.js";
 import type { RequestLogEntry, ServerStats } from "./stats.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
@@ -49,7 +50,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
       const response = (await app.fetch(request, info)) ?? upgradeResponse(request);
       // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
       entry.status = response && isUpgrade(response) ? 101 : (response?.status ?? 0);
-      const length = response?.headers.get("content-length");
+      const length = response && FastResponse.headerOf(response, "content-length");
       if (length !== null && length !== undefined) entry.bytes = Number(length);
       return response;
     } catch (error) {

@@ -11,10 +11,8 @@ import { TOKEN } from "../shared/token.js";
 
 /** A value's leading and trailing HTTP whitespace, which Headers strips. */
 const OUTER_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
-/** What no header value may hold: NUL, CR, LF, and characters outside ISO-8859-1 (a ByteString's range). */
-const FORBIDDEN_IN_VALUE = /[\0\r\n\u0100-\uffff]/;
 
-type Line = [string, string];
+export type Line = [string, string];
 
 /** Tab, LF, CR or space (NaN, for an empty value's missing character, is none). */
 function isHttpWhitespace(code: number): boolean {
@@ -44,7 +42,12 @@ function checkedName(name: string): string {
 function checkedValue(value: string): string {
   let text = String(value);
   if (isHttpWhitespace(text.charCodeAt(0)) || isHttpWhitespace(text.charCodeAt(text.length - 1))) text = text.replace(OUTER_WHITESPACE, "");
-  if (FORBIDDEN_IN_VALUE.test(text)) throw new TypeError(`invalid header value: ${JSON.stringify(text)}`);
+  // No NUL, CR, LF, or character outside ISO-8859-1 (a ByteString's range). A loop rather than a regular
+  // expression: cheaper on a cold request path.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code === 0x0a || code === 0x0d || code > 0xff) throw new TypeError(`invalid header value: ${JSON.stringify(text)}`);
+  }
   return text;
 }
 
@@ -75,9 +78,9 @@ export class LineHeaders extends Headers {
   /** The lines are the caller's array (fromLines): copied before the first append. */
   #borrowed = false;
 
-  constructor(init?: HeadersInit) {
+  constructor() {
     super();
-    this.#lines = init === undefined || init === null ? [] : linesOf(init);
+    this.#lines = [];
   }
 
   /** Headers over lines already in the form Headers keeps (the parser's): not checked again, and never changed. */
@@ -85,6 +88,13 @@ export class LineHeaders extends Headers {
     const headers = new LineHeaders();
     headers.#lines = lines;
     headers.#borrowed = true;
+    return headers;
+  }
+
+  /** Headers that take over `lines`, already checked; the caller no longer uses the array. */
+  static adopting(lines: Line[]): LineHeaders {
+    const headers = new LineHeaders();
+    headers.#lines = lines;
     return headers;
   }
 
@@ -194,5 +204,20 @@ export function requestHeaders(lines: Line[]): Headers {
 
 /** The Headers of a response made in memory, from its init. */
 export function responseHeaders(init: HeadersInit | undefined): Headers {
-  return copiedFaithfully ? new LineHeaders(init) : new Headers(init);
+  return headersOver(fieldLines(init));
+}
+
+/** The lines a Headers made from `init` would hold, checked as its constructor checks them; a new array. */
+export function fieldLines(init: HeadersInit | null | undefined): Line[] {
+  return init === undefined || init === null ? [] : linesOf(init);
+}
+
+/** A Headers over checked lines that the caller hands over (it no longer uses the array). */
+export function headersOver(lines: Line[]): Headers {
+  return copiedFaithfully ? LineHeaders.adopting(lines) : new Headers(lines);
+}
+
+/** A checked field line, as `Headers.append(name, value)` would add it. */
+export function checkedLine(name: string, value: string): Line {
+  return [checkedName(name), checkedValue(value)];
 }

@@ -5,7 +5,7 @@
  */
 import { HttpError } from "./errors.js";
 import type { RequestHead } from "./parser.js";
-import { normalizeMethod } from "./request.js";
+import { NORMALIZED_METHODS, normalizeMethod } from "./request.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
 
 /** The method and absolute URL of the request; 400 for a missing or repeated Host, 417, 501. */
@@ -16,11 +16,19 @@ export function requestMethodAndUrl(head: RequestHead, info: ConnectionInfo): { 
   if (expect !== undefined && expect.toLowerCase() !== "100-continue") {
     throw new HttpError(417, `expectation '${expect}' is not supported`);
   }
-  const local = info.localAddress.includes(":") ? `[${info.localAddress}]` : info.localAddress;
-  const url = requestUrl(head, host ?? `${local}:${info.localPort}`, info.secure ? "https" : "http");
+  const url = requestUrl(head, host ?? localHost(info), info.secure ? "https" : "http");
   const method = normalizeMethod(head.method);
-  if (UNSUPPORTED_METHODS.has(method.toUpperCase())) throw new HttpError(501, `method ${method} is not supported`);
+  // The methods fetch normalizes (nearly every request's) are supported; only others need the check.
+  if (!NORMALIZED_METHODS.has(method) && UNSUPPORTED_METHODS.has(method.toUpperCase())) {
+    throw new HttpError(501, `method ${method} is not supported`);
+  }
   return { method, url };
+}
+
+/** The server's own address as a Host value, for HTTP/1.0 requests that send none. */
+function localHost(info: ConnectionInfo): string {
+  const local = info.localAddress.includes(":") ? `[${info.localAddress}]` : info.localAddress;
+  return `${local}:${info.localPort}`;
 }
 
 function hasToken(value: string | undefined, token: string): boolean {
@@ -47,18 +55,36 @@ const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** RFC 9110 §7.2 Host: uri-host [ ":" port ], with uri-host a reg-name or an IP literal. */
 const HOST_FIELD = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:\d{0,5})?$/;
+/** Characters the URL parser percent-encodes or reads specially in a path or query. */
+const REWRITTEN_IN_TARGET = new Uint8Array(128);
+for (const c of "\"#'<>\\^`{|}") REWRITTEN_IN_TARGET[c.charCodeAt(0)] = 1;
+
 /**
- * An origin-form target that the URL parser keeps exactly as it is: none of the characters it percent-encodes or
- * reads specially in a path or query, and no dot segment (`.`, `..`, `%2e`) to remove.
+ * Whether an origin-form target (visible ASCII, as the parser admits) is one the URL parser keeps exactly as it is:
+ * none of the characters it rewrites, and nothing that may start a dot segment to remove (`/.`, `/%2e`). A loop,
+ * not regular expressions: on a cold request path in Chromium the two expressions took 0.4 µs.
  */
-const VERBATIM_TARGET = /^\/[^"#'<>\\^`{|}]*$/;
-const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+function isVerbatimTarget(target: string): boolean {
+  for (let i = 0; i < target.length; i++) {
+    const code = target.charCodeAt(i);
+    if (code >= 128 || REWRITTEN_IN_TARGET[code]) return false;
+    if (code === 0x2f) {
+      const next = target.charCodeAt(i + 1);
+      if (next === 0x2e) return false;
+      if (next === 0x25 && target.charCodeAt(i + 2) === 0x32 && (target.charCodeAt(i + 3) | 0x20) === 0x65) return false;
+    }
+  }
+  return true;
+}
 /** Serialized origins by Host value, one map per scheme: a connection, and most servers, see one or a few. */
 const origins = { http: new Map<string, string>(), https: new Map<string, string>() };
 const MAX_CACHED_ORIGINS = 256;
+let lastOrigin: { host: string; scheme: string; origin: string } | undefined;
 
 /** The scheme and the Host as the URL parser serializes it (lower case, default port dropped, IPv4 normalized). */
 function originOf(host: string, scheme: "http" | "https"): string {
+  // Consecutive requests nearly always name the same host: one comparison instead of hashing a new string.
+  if (host === lastOrigin?.host && scheme === lastOrigin.scheme) return lastOrigin.origin;
   const cache = origins[scheme];
   let origin = cache.get(host);
   if (origin === undefined) {
@@ -67,6 +93,7 @@ function originOf(host: string, scheme: "http" | "https"): string {
     if (cache.size >= MAX_CACHED_ORIGINS) cache.clear();
     cache.set(host, origin);
   }
+  lastOrigin = { host, scheme, origin };
   return origin;
 }
 
@@ -85,9 +112,7 @@ function requestUrl(head: RequestHead, host: string, scheme: "http" | "https"): 
   const origin = originOf(host, scheme);
   // Origin-form, nearly every request: kept as it is when the URL parser would not change it.
   if (target.charCodeAt(0) === 0x2f) {
-    return VERBATIM_TARGET.test(target) && !DOT_SEGMENT.test(target)
-      ? origin + target
-      : parseUrl(origin + target, `invalid request target '${target}'`).href;
+    return isVerbatimTarget(target) ? origin + target : parseUrl(origin + target, `invalid request target '${target}'`).href;
   }
   if (target === "*" && head.method === "OPTIONS") return `${origin}/*`;
   if (/^https?:\/\//i.test(target)) {

@@ -81,7 +81,7 @@ const nativeBodyUsed = nativeGetter("bodyUsed");
 const DECODER = new TextDecoder();
 
 /** Fetch normalizes these methods to upper case (and keeps every other token as sent). */
-const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+export const NORMALIZED_METHODS: ReadonlySet<string> = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
 export function normalizeMethod(method: string): string {
   if (NORMALIZED_METHODS.has(method)) return method;

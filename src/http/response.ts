@@ -2,7 +2,7 @@ import { concatBytes } from "../shared/bytes.js";
 import { httpDate } from "./date.js";
 import { HttpError, ResponseInterrupted } from "./errors.js";
 import { FastResponse, responseParts, type ResponseParts } from "./fast-response.js";
-import { LineHeaders } from "./line-headers.js";
+import { type Line, LineHeaders } from "./line-headers.js";
 import { REASON_PHRASES } from "./status.js";
 import type { ByteWriter } from "../sockets/direct-io.js";
 
@@ -101,19 +101,19 @@ interface HeaderLines {
   declaredLength: number | undefined;
 }
 
-function headerLines(headers: Headers, keepAlive: boolean): HeaderLines {
+function headerLines(headers: Headers | ReadonlyArray<Readonly<Line>>, keepAlive: boolean): HeaderLines {
   const lines: HeaderLines = { text: "", keepAlive, declaredLength: undefined };
-  const kept = LineHeaders.linesOf(headers);
+  const kept = Array.isArray(headers) ? headers : LineHeaders.linesOf(headers as Headers);
   if (kept) {
     // Still the lines the handler gave: each goes out as it is (Set-Cookie lines included).
     for (const [name, value] of kept) addLine(lines, name, value);
   } else {
     let setCookies = false;
-    for (const [name, value] of headers) {
+    for (const [name, value] of headers as Headers) {
       if (name === "set-cookie") setCookies = true;
       else addLine(lines, name, value);
     }
-    if (setCookies) for (const cookie of headers.getSetCookie()) addLine(lines, "set-cookie", cookie);
+    if (setCookies) for (const cookie of (headers as Headers).getSetCookie()) addLine(lines, "set-cookie", cookie);
   }
   lines.text += `date: ${httpDate()}\r\n`;
   return lines;

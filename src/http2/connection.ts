@@ -740,9 +740,11 @@ export class Http2Connection implements DeadlineHolder {
     const headers = parts?.headers ?? native!.headers;
     const fields: HeaderField[] = [[":status", String(status)]];
     let declaredLength: number | undefined;
+    // Field lines (a FastResponse's, nobody having asked for its Headers) carry each Set-Cookie on its own line.
+    const asLines = Array.isArray(headers);
     let setCookies = false;
-    for (const [name, value] of headers) {
-      if (name === "set-cookie") {
+    for (const [name, value] of headers as Iterable<readonly [string, string]>) {
+      if (name === "set-cookie" && !asLines) {
         setCookies = true;
         continue;
       }
@@ -753,7 +755,7 @@ export class Http2Connection implements DeadlineHolder {
       }
       fields.push([name, value]);
     }
-    if (setCookies) for (const cookie of headers.getSetCookie()) fields.push(["set-cookie", cookie]);
+    if (setCookies) for (const cookie of (headers as Headers).getSetCookie()) fields.push(["set-cookie", cookie]);
     fields.push(["date", httpDate()]);
     const bodyless = status === 204 || status === 304 || status < 200 || stream.method === "HEAD";
 

@@ -1,3 +1,4 @@
+import { FastResponse } from "../http/fast-response.js";
 import { requestField } from "../http/request.js";
 import type { FetchHandler } from "./serve.js";
 
@@ -66,7 +67,7 @@ export function withCorsHeaders(request: Request, response: Response, options: C
   if (extra.length === 0) return response;
   let target = response;
   try {
-    for (const [name, value] of extra) target.headers.append(name, value);
+    for (const [name, value] of extra) FastResponse.appendHeader(target, name, value);
   } catch {
     target = new Response(response.body, response);
     for (const [name, value] of extra) target.headers.append(name, value);
