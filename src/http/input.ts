@@ -41,7 +41,8 @@ export class ConnectionInput {
 
   /** Consumes `count` unread bytes. */
   skip(count: number): void {
-    this.pending = this.pending.subarray(count);
+    // Usually the whole chunk (a request head read alone): no new view for nothing.
+    this.pending = count === this.pending.length ? EMPTY : this.pending.subarray(count);
   }
 
   /** Consumes and returns up to `max` bytes, reading from the socket only when nothing is buffered; EMPTY at end. */
