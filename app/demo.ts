@@ -77,7 +77,7 @@ function download(url: URL): Response {
   return new Response(length === 0 ? null : patternStream(length), { headers });
 }
 
-const routes: FetchHandler = async (request, info) => {
+const routes: FetchHandler = (request, info) => {
   const pathname = pathOf(request.url);
   if (pathname === "/ws" || pathname.startsWith("/ws/")) return routeDemoWebSocket(request, info.server) ?? text("Not Found\n", 404);
   const route = `${request.method} ${pathname}`;

@@ -5,6 +5,7 @@
 import type { FetchHandler } from "../src/index.js";
 import { isUpgrade, upgradeResponse } from "../src/index.js";
 import { FastResponse } from "../src/http/fast-response.js";
+import { isPromiseLike } from "../src/shared/maybe-promise.js";
 import type { RequestLogEntry, ServerStats } from "./stats.js";
 
 /** The parts of a Bun-style WebSocket handler object that the panel counts. */
@@ -30,7 +31,23 @@ export function instrument<W extends WebSocketHooks | undefined>(
   app: { fetch: FetchHandler; websocket?: W; onError?: (error: unknown) => Response | Promise<Response> },
   stats: ServerStats,
 ): InstrumentedApp<W> {
-  const fetch: FetchHandler = async (request, info) => {
+  /** The handler's answer recorded in `entry`: its Response, or its failure when `failed`. */
+  const record = (entry: RequestLogEntry, response: Response | undefined, failed: boolean): void => {
+    if (failed) {
+      entry.status = 0;
+    } else {
+      // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
+      entry.status = response && isUpgrade(response) ? 101 : (response?.status ?? 0);
+      const length = response && FastResponse.headerOf(response, "content-length");
+      if (length !== null && length !== undefined) entry.bytes = Number(length);
+    }
+    entry.milliseconds = performance.now() - (entry.time - timeOrigin);
+    stats.requestsActive--;
+    stats.changed();
+  };
+
+  // Not async: an answer given at once stays synchronous (src/shared/maybe-promise.ts).
+  const fetch: FetchHandler = (request, info) => {
     // One clock reading serves both the wall-clock time and the duration.
     const started = performance.now();
     // Texts are made when a row is shown, not per request; every field is set here so that entries share one shape.
@@ -46,21 +63,27 @@ export function instrument<W extends WebSocketHooks | undefined>(
     stats.requestsTotal++;
     stats.requestsActive++;
     stats.addLogEntry(entry);
+    let answer: ReturnType<FetchHandler>;
     try {
-      const response = (await app.fetch(request, info)) ?? upgradeResponse(request);
-      // An accepted upgrade goes out as 101 whatever the marker Response's own status says.
-      entry.status = response && isUpgrade(response) ? 101 : (response?.status ?? 0);
-      const length = response && FastResponse.headerOf(response, "content-length");
-      if (length !== null && length !== undefined) entry.bytes = Number(length);
-      return response;
+      answer = app.fetch(request, info);
     } catch (error) {
-      entry.status = 0;
+      record(entry, undefined, true);
       throw error;
-    } finally {
-      entry.milliseconds = performance.now() - started;
-      stats.requestsActive--;
-      stats.changed();
     }
+    if (!isPromiseLike(answer)) return recorded(entry, request, answer);
+    return Promise.resolve(answer).then(
+      (settled) => recorded(entry, request, settled),
+      (error: unknown) => {
+        record(entry, undefined, true);
+        throw error;
+      },
+    );
+  };
+
+  const recorded = (entry: RequestLogEntry, request: Request, answer: Response | undefined): Response | undefined => {
+    const response = answer ?? upgradeResponse(request);
+    record(entry, response, false);
+    return response;
   };
 
   let websocket = app.websocket;

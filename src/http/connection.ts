@@ -17,7 +17,7 @@ import { type ByteWriter, type DirectIo, socketIo } from "../sockets/direct-io.j
 export interface ConnectionHost {
   limits: Limits;
   /** Produces the response for a request (the user's handler, with error handling around it). */
-  respond(request: Request, info: ConnectionInfo): Promise<Response | undefined>;
+  respond(request: Request, info: ConnectionInfo): Response | undefined | Promise<Response | undefined>;
   /** Counts a request the server answered itself with a 4xx/5xx. */
   refused(): void;
   /** Reports a connection-level failure that no response can carry. */

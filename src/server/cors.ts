@@ -1,5 +1,6 @@
 import { FastResponse } from "../http/fast-response.js";
 import { requestField } from "../http/request.js";
+import { whenSettled } from "../shared/maybe-promise.js";
 import type { FetchHandler } from "./serve.js";
 
 /** Cross-origin access, including Private Network Access preflights, for handlers that opt in. */
@@ -77,10 +78,9 @@ export function withCorsHeaders(request: Request, response: Response, options: C
 
 /** Wraps a handler: preflights are answered here, every other response gets the CORS headers. */
 export function cors(handler: FetchHandler, options: CorsOptions = {}): FetchHandler {
-  return async (request, info) => {
+  return (request, info) => {
     const preflight = preflightResponse(request, options);
     if (preflight) return preflight;
-    const response = await handler(request, info);
-    return response && withCorsHeaders(request, response, options);
+    return whenSettled(handler(request, info), (response) => response && withCorsHeaders(request, response, options));
   };
 }

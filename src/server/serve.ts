@@ -9,6 +9,7 @@ import { useFastResponseGlobally } from "../http/fast-response.js";
 import { HttpError } from "../http/errors.js";
 import { type Limits, resolveLimits } from "../http/limits.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
+import { isPromiseLike } from "../shared/maybe-promise.js";
 import { WebSocketHub, type UpgradeOptions, type WebSocketHandler, type BinaryData } from "../websocket/index.js";
 import { loadTlsCredentials, type TlsCredentialInput } from "../tls/credentials.js";
 import { tlsSocket, type TlsSocketOptions } from "../tls/socket.js";
@@ -146,21 +147,18 @@ export function serve(options: ServeOptions): Server {
     get draining() {
       return draining;
     },
-    async respond(request, info) {
+    respond(request, info) {
       stats.requests++;
       let serveInfo = serveInfos.get(info);
       if (!serveInfo) serveInfos.set(info, (serveInfo = { ...info, server }));
+      let answer: ReturnType<FetchHandler>;
       try {
-        return await options.fetch(request, serveInfo);
+        answer = options.fetch(request, serveInfo);
       } catch (error) {
-        // The request body was malformed or over a limit: the connection answers that status itself.
-        if (error instanceof HttpError) return new Response(null, { status: error.status });
-        try {
-          return await onError(error);
-        } catch (secondary) {
-          return defaultOnError(secondary);
-        }
+        return answerError(error);
       }
+      // An answer given at once stays synchronous (see maybe-promise.ts); a rejection is answered as a throw is.
+      return isPromiseLike(answer) ? Promise.resolve(answer).catch(answerError) : answer;
     },
     refused() {
       stats.refusedRequests++;
@@ -169,6 +167,17 @@ export function serve(options: ServeOptions): Server {
       // Peers vanish mid-response all the time; that is the connection's end, not the server's problem.
     },
   };
+
+  /** The response for a handler that threw or rejected. */
+  async function answerError(error: unknown): Promise<Response> {
+    // The request body was malformed or over a limit: the connection answers that status itself.
+    if (error instanceof HttpError) return new Response(null, { status: error.status });
+    try {
+      return await onError(error);
+    } catch (secondary) {
+      return defaultOnError(secondary);
+    }
+  }
 
   async function acceptLoop(socket: TCPServerSocket): Promise<void> {
     const { readable } = await socket.opened;
