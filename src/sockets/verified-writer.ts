@@ -228,10 +228,18 @@ export class VerifiedWriter {
     // The network service empties the pipe whole, so a batch of whole pipe sizes tends to leave it exactly
     // full, and the next write would be dropped (and retried). A byte less avoids that.
     if (keepReserve && size % PIPE_CAPACITY === 0) size -= 1;
-    // One queued chunk (a copy made by write()) that is the whole batch goes as it is.
-    const batch = this.#queue[0]!.byteLength === size ? this.#queue[0]! : this.#batchBuffer(size);
-    let filled = batch === this.#queue[0] ? size : 0;
-    if (filled) this.#queue.shift();
+    // A queued chunk that holds the whole batch goes as a view, not copied: queued chunks never change (write()
+    // copies those of callers that may reuse theirs). A 1 MiB file from memory was copied batch by batch before.
+    const first = this.#queue[0]!;
+    if (first.byteLength >= size) {
+      if (first.byteLength === size) this.#queue.shift();
+      else this.#queue[0] = first.subarray(size);
+      this.#queuedBytes -= size;
+      this.#wakeWriters();
+      return first.byteLength === size ? first : first.subarray(0, size);
+    }
+    const batch = this.#batchBuffer(size);
+    let filled = 0;
     while (filled < size) {
       const head = this.#queue[0]!;
       const take = Math.min(head.byteLength, size - filled);
