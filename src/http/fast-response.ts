@@ -12,7 +12,7 @@
  */
 
 import { mapArguments } from "./argument-mapping.js";
-import { checkedLine, fieldLines, headersOver, type Line, responseHeaders } from "./line-headers.js";
+import { checkedLine, fieldLines, fieldValue, headersOver, type Line, responseHeaders } from "./line-headers.js";
 
 type InMemoryBody = string | Uint8Array;
 
@@ -128,11 +128,7 @@ export class FastResponse {
    */
   static headerOf(response: Response, name: string): string | null {
     if (!(#native in response) || response.#native || response.#headers) return response.headers.get(name);
-    let value: string | null = null;
-    for (const [lineName, lineValue] of response.#fields) {
-      if (lineName === name) value = value === null ? lineValue : `${value}, ${lineValue}`;
-    }
-    return value;
+    return fieldValue(response.#fields, name);
   }
 
   /** `response.headers.append(name, value)`, without making a FastResponse's Headers (for middleware such as CORS). */

@@ -72,6 +72,18 @@ function linesOf(init: HeadersInit): Line[] {
   return lines;
 }
 
+/**
+ * The value `Headers.get(name)` gives for field lines and a lower-case `name`: several lines of one name read as one
+ * value joined by ", ".
+ */
+export function fieldValue(lines: ReadonlyArray<Readonly<Line>>, name: string): string | null {
+  let value: string | null = null;
+  for (const [lineName, lineValue] of lines) {
+    if (lineName === name) value = value === null ? lineValue : `${value}, ${lineValue}`;
+  }
+  return value;
+}
+
 export class LineHeaders extends Headers {
   /** The lines not yet copied into the Headers itself; undefined once they are. */
   #lines: Line[] | undefined;
@@ -112,13 +124,7 @@ export class LineHeaders extends Headers {
 
   override get(name: string): string | null {
     if (!this.#lines) return super.get(name);
-    const wanted = checkedName(name);
-    let value: string | null = null;
-    for (const [lineName, lineValue] of this.#lines) {
-      // Several lines of one name read as one value joined by ", ", as Headers.get() gives them.
-      if (lineName === wanted) value = value === null ? lineValue : `${value}, ${lineValue}`;
-    }
-    return value;
+    return fieldValue(this.#lines, checkedName(name));
   }
 
   override has(name: string): boolean {

@@ -17,7 +17,7 @@
 import { concatAll, EMPTY } from "../shared/bytes.js";
 import type { ConnectionInfo } from "../shared/upgrade.js";
 import { mapArguments } from "./argument-mapping.js";
-import { requestHeaders } from "./line-headers.js";
+import { fieldValue, requestHeaders } from "./line-headers.js";
 
 /** The body of a request as the connection reads it (RequestBody). */
 export interface BodySource {
@@ -95,11 +95,7 @@ export function normalizeMethod(method: string): string {
  */
 export function requestField(request: Request, name: string): string | null {
   if (!(request instanceof ServerRequest) || request[HEADERS] || request[NATIVE] === request) return request.headers.get(name);
-  let value: string | null = null;
-  for (const [lineName, lineValue] of request[FIELDS]) {
-    if (lineName === name) value = value === null ? lineValue : `${value}, ${lineValue}`;
-  }
-  return value;
+  return fieldValue(request[FIELDS], name);
 }
 
 /** Whether `value` is a request whose native Request is not built yet. */
