@@ -98,6 +98,31 @@ describe("FastResponse", { timeout: 60_000 }, () => {
     assert.equal(response.body.toString(), "bye");
   });
 
+  it("writes the field lines added without its Headers, and the changes made through its Headers once asked for", async () => {
+    let lines: Array<string | null> = [];
+    const response = await served(() => {
+      const fast = new FastResponse("body", { headers: { "x-a": "1" } });
+      // Middleware's way (CORS, the app's log): no Headers is made for these.
+      FastResponse.appendHeader(fast, "X-B", " 2 ");
+      assert.throws(() => FastResponse.appendHeader(fast, "bad name", "x"), TypeError);
+      lines = [FastResponse.headerOf(fast, "x-a"), FastResponse.headerOf(fast, "x-b"), FastResponse.headerOf(fast, "x-none")];
+      // The Headers then made has those lines, and what is changed through it is what goes out.
+      assert.equal(fast.headers.get("x-b"), "2");
+      fast.headers.set("x-c", "3");
+      fast.headers.delete("x-a");
+      FastResponse.appendHeader(fast, "x-d", "4");
+      assert.equal(FastResponse.headerOf(fast, "x-c"), "3");
+      return fast;
+    });
+    assert.deepEqual(lines, ["1", "2", null]);
+    assert.equal(header(response, "x-a"), undefined);
+    assert.equal(header(response, "x-b"), "2");
+    assert.equal(header(response, "x-c"), "3");
+    assert.equal(header(response, "x-d"), "4");
+    assert.equal(header(response, "content-type"), "text/plain;charset=UTF-8");
+    assert.equal(response.body.toString(), "body");
+  });
+
   it("writes headers changed by the handler after the runtime's Response was built", async () => {
     const response = await served(() => {
       const fast = new FastResponse("body");
