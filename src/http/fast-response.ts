@@ -11,6 +11,7 @@
  * that handlers written with `new Response(...)` and `Response.json(...)` get it.
  */
 
+import { whenSettled } from "../shared/maybe-promise.js";
 import { mapArguments } from "./argument-mapping.js";
 import { checkedLine, fieldLines, fieldValue, headersOver, type Line, responseHeaders } from "./line-headers.js";
 
@@ -224,12 +225,7 @@ export function useFastResponseGlobally(): void {
   const { Cache } = globalThis as { Cache?: { prototype: object } };
   if (Cache) mapArguments(Cache.prototype, "put", (args) => [args[0], runtimeResponse(args[1])]);
   for (const name of ["compileStreaming", "instantiateStreaming"]) {
-    mapArguments(WebAssembly, name, ([source, ...rest]) => [
-      typeof (source as PromiseLike<unknown> | undefined)?.then === "function"
-        ? Promise.resolve(source).then(runtimeResponse)
-        : runtimeResponse(source),
-      ...rest,
-    ]);
+    mapArguments(WebAssembly, name, ([source, ...rest]) => [whenSettled(source, runtimeResponse), ...rest]);
   }
 }
 
