@@ -100,7 +100,15 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
       let head: RequestHead | undefined;
       let body: RequestBody | undefined;
       try {
-        head = await this.readHead();
+        // The loop reads the head itself: an async reader per request cost more than the rest of its bookkeeping.
+        this.awaitHead();
+        // A read started to watch the previous request's client may still be pending: its bytes come first.
+        if (this.watching) await this.watching;
+        while (!(head = this.bufferedHead())) {
+          if (!(await this.input.fill())) break;
+        }
+        this.headDeadline = Infinity;
+        head ??= this.headCutShort();
         if (!head) return;
         keepAlive = wantsKeepAlive(head);
         const request = this.buildRequest(head, (body = this.createBody(head)));
@@ -151,6 +159,7 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
         }
         if (keepAlive && !body.finished) keepAlive = await body.skipRest(MAX_SKIPPED_BODY).catch(() => false);
       } catch (error) {
+        this.headDeadline = Infinity;
         if (!(error instanceof HttpError)) throw error;
         await this.refuse(error);
         return;
@@ -182,23 +191,12 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
     );
   }
 
-  /** Reads the next request head; undefined when the peer closed or stayed idle too long. */
-  private async readHead(): Promise<RequestHead | undefined> {
+  /** Starts the wait for the next request head: idle again, under the idle timeout. */
+  private awaitHead(): void {
     this.idle = true;
     this.timedOut = false;
     this.headScanned = 0;
     this.headDeadline = Date.now() + this.host.limits.idleTimeout;
-    try {
-      // A read started to watch the previous request's client may still be pending: its bytes come first.
-      if (this.watching) await this.watching;
-      for (;;) {
-        const head = this.bufferedHead();
-        if (head) return head;
-        if (!(await this.input.fill())) return this.headCutShort();
-      }
-    } finally {
-      this.headDeadline = Infinity;
-    }
   }
 
   /**
