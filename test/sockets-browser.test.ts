@@ -8,6 +8,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { wrapAcceptedSocket } from "../src/sockets/browser.js";
 import { PIPE_CAPACITY } from "../src/sockets/verified-writer.js";
+import { socketIo } from "../src/sockets/direct-io.js";
 import type { TCPSocket } from "../src/sockets/types.js";
 
 const KiB = 1024;
@@ -53,6 +54,8 @@ class FakeChromiumSocket {
   concurrentReads = false;
   /** Writes handed to the native writable. */
   nativeWrites = 0;
+  /** Bytes of native writes that were views into each buffer (a copy's bytes count for the copy's buffer). */
+  readonly nativeBytesByBuffer = new Map<ArrayBufferLike, number>();
   drainPerTask: number;
   readonly socket: TCPSocket;
   #pipe: Uint8Array[] = [];
@@ -104,6 +107,7 @@ class FakeChromiumSocket {
         write: (chunk, controller) => {
           if (options.failWrites) throw new Error("connection reset");
           this.nativeWrites++;
+          this.nativeBytesByBuffer.set(chunk.buffer, (this.nativeBytesByBuffer.get(chunk.buffer) ?? 0) + chunk.byteLength);
           const written = this.#write(chunk.slice());
           if (!written) return undefined;
           // Like Chromium, an abort rejects the write in progress.
@@ -351,6 +355,33 @@ describe("browser sockets: request and response", () => {
       for (let turn = 0; turn < 20 && fake.nativeWrites === before; turn++) await undefined;
       assert.equal(fake.nativeWrites, before + 1, `answer ${i} was not handed to Chromium at once`);
       await until(() => fake.deliveredBytes >= 100 * (i + 1), `answer ${i} to arrive`);
+    }
+  });
+});
+
+describe("browser sockets: responses from memory", () => {
+  it("a long body after its short head goes to Chromium as views of the body, not copied, on a peer that fell behind", async () => {
+    const fake = new FakeChromiumSocket({ drainPerTask: 8 * KiB });
+    const { writer } = socketIo(await wrapAcceptedSocket(fake.socket, 100).opened);
+    const bodies: Uint8Array[] = [];
+    let offset = 0;
+    for (let response = 0; response < 4; response++) {
+      const head = pattern(offset, 200);
+      const body = pattern(offset + 200, MiB);
+      bodies.push(body);
+      offset += 200 + MiB;
+      // As the HTTP writer does: the head unawaited, then the body (both owned by the writer from here on).
+      writer.write(head).catch(() => {});
+      await writer.write(body);
+    }
+    await writer.close();
+    await until(() => fake.deliveredBytes >= offset, "all bytes", 20_000);
+    assert.equal(fake.deliveredBytes, offset);
+    assert.equal(firstMismatch(fake.bytes()), -1);
+    // Only enough of each body to make its head's batch verifiable (64 KiB + 1) may be copied.
+    for (const [index, body] of bodies.entries()) {
+      const asViews = fake.nativeBytesByBuffer.get(body.buffer) ?? 0;
+      assert.ok(asViews >= MiB - PIPE_CAPACITY - 1, `body ${index}: only ${asViews} of its bytes went as views`);
     }
   });
 });

@@ -225,6 +225,7 @@ export class VerifiedWriter {
     let size = Math.min(this.#queuedBytes - (keepReserve ? VERIFIABLE_WRITE : 0), MAX_NATIVE_WRITE);
     const rest = this.#queuedBytes - size;
     if (rest > 0 && rest < VERIFIABLE_WRITE) size -= VERIFIABLE_WRITE - rest;
+    size = this.#batchSparingLongChunks(size);
     // The network service empties the pipe whole, so a batch of whole pipe sizes tends to leave it exactly
     // full, and the next write would be dropped (and retried). A byte less avoids that.
     if (keepReserve && size % PIPE_CAPACITY === 0) size -= 1;
@@ -254,12 +255,33 @@ export class VerifiedWriter {
   }
 
   /**
+   * A batch that would copy most of a long chunk (a response's body from memory) ends early instead, so that the
+   * long chunk goes out as views: at the end of a long first chunk; where the long one starts, when the short
+   * chunks before it are verifiable together; else at the shortest verifiable length. Only when what stays queued
+   * is verifiable too. (A 1 MiB static file behind a connection that had fallen behind was copied whole for every
+   * response.)
+   */
+  #batchSparingLongChunks(size: number): number {
+    let before = 0;
+    for (const chunk of this.#queue) {
+      if (before >= size) return size;
+      if (chunk.byteLength >= VERIFIABLE_WRITE) {
+        const early = before === 0 ? chunk.byteLength : Math.max(before, VERIFIABLE_WRITE);
+        return this.#queuedBytes - early >= VERIFIABLE_WRITE ? Math.min(size, early) : size;
+      }
+      before += chunk.byteLength;
+    }
+    return size;
+  }
+
+  /**
    * Room for a batch of `size` bytes copied from the queue (only the flusher takes batches, one at a time). A short
    * batch gets a small buffer of its own: a burst of small writes would otherwise pay for a zeroed megabyte.
    */
   #batchBuffer(size: number): Uint8Array {
     if (size <= PIPE_CAPACITY) return new Uint8Array(size);
-    this.#batchArena ??= new Uint8Array(MAX_NATIVE_WRITE);
+    // Grown as batches need (a burst of small writes reaches MAX_NATIVE_WRITE; a head before a file needs 64 KiB).
+    if (!this.#batchArena || this.#batchArena.byteLength < size) this.#batchArena = new Uint8Array(Math.max(size, 2 * PIPE_CAPACITY));
     return this.#batchArena.subarray(0, size);
   }
 
