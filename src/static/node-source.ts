@@ -6,9 +6,10 @@
  * the root answers as if nothing were there (404), while symlinks within the root work. Only regular files and
  * directories are served (no FIFOs, sockets or devices). Files are read with positioned reads of one chunk per pull.
  */
+import { Buffer } from "node:buffer";
 import { open, readdir, realpath, stat } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { DEFAULT_CHUNK_SIZE, type DirectoryEntry, type DirectorySourceOptions, type FileSource, type FileStat } from "./source.js";
+import type { DirectoryEntry, DirectorySourceOptions, FileSource, FileStat } from "./source.js";
 
 interface Located {
   real: string;
@@ -20,11 +21,17 @@ function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENAMETOOLONG" || code === "EACCES" || code === "EPERM";
 }
 
+/**
+ * Bytes per read unless the options say otherwise. Each read is a round trip through the file-system threads (tens
+ * of µs of CPU): a 1 MiB file in 64 KiB reads took 0.55× of sirv's CPU per request, in 256 KiB reads 0.72×.
+ */
+const DISK_CHUNK_SIZE = 256 * 1024;
+
 /** Paths stat()ed and not yet opened that are remembered (requests in flight, HEAD and 304s that never open). */
 const MAX_JUST_STATTED = 1024;
 
 export function nodeDirectorySource(root: string, options: DirectorySourceOptions = {}): FileSource {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = options.chunkSize ?? DISK_CHUNK_SIZE;
   let rootReal: Promise<string> | undefined;
   /** The root's realpath, looked up once (again after a failure: the folder may appear later). */
   const base = (): Promise<string> => {
@@ -87,7 +94,7 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
       if (end - start > chunkSize) return undefined;
       const handle = await open(await fileToOpen(path), "r");
       try {
-        const bytes = new Uint8Array(end - start);
+        const bytes = uninitialized(end - start);
         const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
         if (bytesRead !== bytes.length) throw new Error(`/${path.join("/")} ended at byte ${start + bytesRead}, before byte ${end}`);
         return bytes;
@@ -116,7 +123,7 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
                 controller.close();
                 return;
               }
-              const buffer = new Uint8Array(want);
+              const buffer = uninitialized(want);
               const { bytesRead } = await handle.read(buffer, 0, want, position);
               if (bytesRead === 0) throw new Error(`${real} ended at byte ${position}, before byte ${end}`);
               position += bytesRead;
@@ -150,4 +157,13 @@ export function nodeDirectorySource(root: string, options: DirectorySourceOption
       return entries.filter((entry): entry is DirectoryEntry => entry !== undefined);
     },
   };
+}
+
+/**
+ * A buffer the file's bytes are read into, not zeroed first (the read overwrites it, and only what it read is
+ * handed on); a plain Uint8Array over it, whose slice() copies as the web's does.
+ */
+function uninitialized(length: number): Uint8Array<ArrayBuffer> {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, length);
 }

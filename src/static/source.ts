@@ -116,6 +116,6 @@ export function blobStream(blob: Blob, start: number, end: number, chunkSize = D
 
 /** Options of `directorySource(root, options)`. */
 export interface DirectorySourceOptions {
-  /** Bytes per read, default 64 KiB. */
+  /** Bytes per read, default 256 KiB (each read is a round trip through the runtime's file-system threads). */
   chunkSize?: number;
 }
