@@ -105,14 +105,7 @@ function encodeMessage(
     2;
   const out = allocate(headSize + (body?.length ?? 0));
   let at = writeLatin1(start, out, 0);
-  for (const [name, value] of fields.lines) {
-    at = writeLatin1(name, out, at);
-    out[at++] = 58; // ":"
-    out[at++] = 32;
-    at = writeLatin1(value, out, at);
-    out[at++] = 13;
-    out[at++] = 10;
-  }
+  for (const [name, value] of fields.lines) at = writeFieldLine(name, value, out, at);
   at = writeLatin1(date, out, at);
   if (length) {
     at = writeLatin1(CONTENT_LENGTH, out, at);
@@ -130,6 +123,17 @@ function encodeMessage(
   else if (body.length <= MAX_COPIED_TEXT) writeLatin1(body, out, at);
   else ENCODER.encodeInto(body, out.subarray(at));
   return out;
+}
+
+/** `name: value` and CRLF into `out` at `offset`; returns the end. */
+function writeFieldLine(name: string, value: string, out: Uint8Array, offset: number): number {
+  let at = writeLatin1(name, out, offset);
+  out[at++] = 58; // ":"
+  out[at++] = 32;
+  at = writeLatin1(value, out, at);
+  out[at++] = 13;
+  out[at++] = 10;
+  return at;
 }
 
 const CONTENT_LENGTH = "content-length: ";
@@ -153,7 +157,7 @@ export function serializeHead(status: number, headers: Iterable<[string, string]
   for (const [name, value] of lines) size += name.length + value.length + 4;
   const out = allocate(statusLine(status).length + size + 2);
   let at = writeLatin1(statusLine(status), out, 0);
-  for (const [name, value] of lines) at = writeLatin1(`${name}: ${value}\r\n`, out, at);
+  for (const [name, value] of lines) at = writeFieldLine(name, value, out, at);
   writeLatin1("\r\n", out, at);
   return out;
 }
