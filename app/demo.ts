@@ -6,7 +6,7 @@ import { cors } from "../src/index.js";
 import { FastResponse } from "../src/http/fast-response.js";
 import type { FetchHandler } from "../src/server/serve.js";
 import { Sha256 } from "./sha256.js";
-import { pathOf } from "./url-target.js";
+import { pathOf } from "../src/shared/url-target.js";
 import { demoWebSocket, routeDemoWebSocket } from "./demo-websocket.js";
 
 /** The download pattern: byte i of a `/download` body is i % 251, so any loss or reordering shows. */

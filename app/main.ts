@@ -10,7 +10,7 @@ import { Panel, type ServerState } from "./panel.js";
 import { forgetFolder, mayRead, type PickedFolder, pickFolder, rememberedFolder } from "./picked-folder.js";
 import { source, tryPath } from "./served-name.js";
 import { ServerStats } from "./stats.js";
-import { targetOf } from "./url-target.js";
+import { targetOf } from "../src/shared/url-target.js";
 
 const defaultPort = 44818;
 const defaultHost = "127.0.0.1";

@@ -4,7 +4,7 @@
  * so that a busy server does not spend its time on layout.
  */
 import { clientOf, type ErrorEntry, type RequestLogEntry, type ServerStats } from "./stats.js";
-import { targetOf } from "./url-target.js";
+import { targetOf } from "../src/shared/url-target.js";
 
 export type ServerState = "starting" | "listening" | "stopping" | "stopped" | "failed";
 

@@ -17,6 +17,7 @@ import mime from "mime/lite";
 import { FastResponse } from "../http/fast-response.js";
 import { requestTarget } from "../http/request.js";
 import type { ServeInfo } from "../server/serve.js";
+import { pathOf, searchOf } from "../shared/url-target.js";
 import { directorySource } from "./directory-source.js";
 import type { DirectoryEntry, FileSource, FileStat } from "./source.js";
 
@@ -101,19 +102,6 @@ function targetPath(target: string): string | undefined {
   }
   const end = path.search(/[?#]/);
   return end < 0 ? path : path.slice(0, end);
-}
-
-/**
- * The path (as percent-encoded as sent) and the query of a Request's URL, without parsing it: the URL is serialized
- * already (absolute, no fragment), so these are what `new URL(url)` gives as pathname and search. Parsing cost
- * several µs a request in Chromium.
- */
-function pathAndSearch(url: string): { pathname: string; search: string } {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const query = url.indexOf("?", start);
-  if (query === -1) return { pathname: url.slice(start), search: "" };
-  // An empty query ("?" alone) is no search, as in URL.
-  return { pathname: url.slice(start, query), search: query === url.length - 1 ? "" : url.slice(query) };
 }
 
 /** Last-Modified values by the second they name: a site's files share few, and formatting a Date costs µs. */
@@ -289,7 +277,7 @@ export function serveStatic<R extends Response | undefined = Response>(
 
   return async (request: Request, info?: ServeInfo): Promise<Response | R> => {
     if (request.method !== "GET" && request.method !== "HEAD") return noMatch(request, info, 405);
-    const { pathname: urlPath, search } = pathAndSearch(request.url);
+    const urlPath = pathOf(request.url);
     // The target as sent, when the server made this request: the URL parser has already resolved ".." and
     // "%2e%2e" and turned "\\" into "/" in request.url, and a traversal attempt should be refused, not served.
     const target = requestTarget(request);
@@ -299,7 +287,7 @@ export function serveStatic<R extends Response | undefined = Response>(
 
     let pathname = urlPath;
     if (prefix !== "/") {
-      if (`${pathname}/` === prefix) return redirect(`${pathname}/${search}`);
+      if (`${pathname}/` === prefix) return redirect(`${pathname}/${searchOf(request.url)}`);
       if (!pathname.startsWith(prefix)) return noMatch(request, info, 404);
       pathname = pathname.slice(prefix.length - 1);
     }
@@ -328,7 +316,7 @@ export function serveStatic<R extends Response | undefined = Response>(
       if (trailingSlash) return noMatch(request, info, 404);
       return (await serveFile(request, fileNames, stat)) ?? noMatch(request, info, 404);
     }
-    if (!trailingSlash) return redirect(`${urlPath}/${search}`);
+    if (!trailingSlash) return redirect(`${urlPath}/${searchOf(request.url)}`);
     for (const index of indexNames) {
       const indexPath = [...names, index];
       const indexStat = await source.stat(indexPath);
