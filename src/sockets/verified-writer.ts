@@ -38,12 +38,17 @@ const SHORT_HOLD_MS = 10;
  */
 const MAX_PIPE_DRAIN_MS = 1_000;
 /**
- * The least time given the pipe to drain once a peer fell behind. It may pause longer than any recent write
- * waited (a client reading 20 downloads at once lost a tail in about 1 of 10 runs without this floor).
+ * The least time given the pipe to drain once a peer fell behind: a margin for scheduling (the peer's process and the
+ * network service must both run). Measured with a probe write after the last one, 795 downloads: the pipe drained in
+ * 1 ms (median) and at most 4.8 ms with nothing else running; under two or four CPU-bound processes on two cores up to 77 ms,
+ * always within twice the longest of the last RECENT_WAITS waits (at least 12 ms to spare with this floor).
  */
-const MIN_BACKLOGGED_DRAIN_MS = 250;
-/** How many of the latest writes that waited for the network service bound the pipe's drain time. */
-const RECENT_WAITS = 4;
+const MIN_BACKLOGGED_DRAIN_MS = 20;
+/**
+ * How many of the latest writes that waited for the network service bound the pipe's drain time. The last 4 missed
+ * 3 of those 795 (a starved peer pausing longer than any of its 4 latest waits); 16 missed none.
+ */
+const RECENT_WAITS = 16;
 const RESOLVED = Promise.resolve();
 
 /** Queues, batches and verifies writes so that none is silently dropped by Chromium. */
@@ -154,8 +159,8 @@ export class VerifiedWriter {
    * (the peer may have stopped reading). The peer's own FIN ends the wait sooner.
    * The network service moves the pipe into the kernel only when the kernel's send buffer has room, and the
    * kernel reports room in large steps as the peer reads, so the pipe drains in bursts up to a write's wait
-   * apart, not at the average pace (measured: 20 parallel 10 MiB downloads, the final write done, then 5 to
-   * 196 ms before the client read the last byte; releasing after twice the average pace lost 3 of 60 tails).
+   * apart, not at the average pace (releasing after twice the average pace lost 3 of 60 tails of 20 parallel
+   * 10 MiB downloads).
    */
   pipeDrainTime(): number | undefined {
     if (!this.#backlogged) return 0;
