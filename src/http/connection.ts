@@ -12,6 +12,7 @@ import { expectsContinue, requestMethodAndUrl, wantsKeepAlive } from "./request-
 import { type ConnectionInfo, connectionInfo, upgradeResponse, upgradeHeaders, upgradeOf } from "../shared/upgrade.js";
 import type { TCPSocket } from "../sockets/types.js";
 import { type ByteWriter, type DirectIo, socketIo } from "../sockets/direct-io.js";
+import { isPromiseLike } from "../shared/maybe-promise.js";
 
 /** What the connection loop needs from the server. */
 export interface ConnectionHost {
@@ -114,7 +115,9 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
         const request = this.buildRequest(head, (body = this.createBody(head)));
         this.inFlight = { request, body, upgrade: head.facts.upgrade !== undefined };
         try {
-          const response = (await this.host.respond(request, this.info)) ?? upgradeResponse(request);
+          const answer = this.host.respond(request, this.info);
+          // An answer given at once is used at once: an await costs a microtask turn per request (maybe-promise.ts).
+          const response = (isPromiseLike(answer) ? await answer : answer) ?? upgradeResponse(request);
           if (!response) throw new HttpError(500, "the handler returned no Response");
           const upgrade = upgradeOf(response);
           if (upgrade) {

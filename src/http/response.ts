@@ -228,12 +228,17 @@ function writeInMemory(writer: ByteWriter, parts: ResponseParts, target: Respons
   const framing = fields.declaredLength === undefined && !statusHasNoBody(status) ? length : "";
   const connection = connectionLine(fields.keepAlive, target.version);
   if (bodyless) body = null;
+  const keptAlive = fields.keepAlive ? KEPT_ALIVE : CLOSED;
   if (body !== null && typeof body !== "string" && body.length > MAX_JOINED_BODY) {
     writer.write(encodeMessage(status, fields, framing, connection, null)).catch(() => {});
-    return writer.write(body).then(() => fields.keepAlive);
+    return writer.write(body).then(keptAlive);
   }
-  return writer.write(encodeMessage(status, fields, framing, connection, body)).then(() => fields.keepAlive);
+  return writer.write(encodeMessage(status, fields, framing, connection, body)).then(keptAlive);
 }
+
+// What a written response says about its connection, made once rather than as a closure per response.
+const KEPT_ALIVE = () => true;
+const CLOSED = () => false;
 
 function chunkFrame(data: Uint8Array): Uint8Array {
   const size = ENCODER.encode(`${data.length.toString(16)}\r\n`);

@@ -125,8 +125,9 @@ class AcceptedConnection {
   #lingering: Promise<void> | undefined;
   /** The one native read in flight: a second concurrent read() crashes Chromium's renderer when data arrives. */
   #nativeRead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-  /** Settles the reader's pending read; a cancel settles it as the end at once. */
-  #pendingRead: { resolve(result: ReadableStreamReadResult<Uint8Array>): void; reject(error: unknown): void } | undefined;
+  /** Settle the reader's pending read; a cancel settles it as the end at once. */
+  #resolveRead: ((result: ReadableStreamReadResult<Uint8Array>) => void) | undefined;
+  #rejectRead: ((error: unknown) => void) | undefined;
 
   constructor(native: TCPSocket, info: TCPSocketOpenInfo, lingerMs: number) {
     this.#native = native;
@@ -159,35 +160,40 @@ class AcceptedConnection {
 
   #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
     if (this.#readableDone) return Promise.resolve(READ_DONE);
-    return new Promise((resolve, reject) => {
-      this.#pendingRead = { resolve, reject };
-      // The native read's own reaction settles this one (#nativeReadDone): one microtask less per read.
-      void this.#readNative();
-    });
+    const read = new Promise(this.#holdRead);
+    // The native read's own reaction settles this one (#nativeReadDone): one microtask less per read.
+    void this.#readNative();
+    return read;
   }
 
+  // Made once per connection, like the reactions below: a read's own closures cost more than its bookkeeping.
+  readonly #holdRead = (resolve: (result: ReadableStreamReadResult<Uint8Array>) => void, reject: (error: unknown) => void): void => {
+    this.#resolveRead = resolve;
+    this.#rejectRead = reject;
+  };
+
   /** Settles the reader's pending read, if any, with what the native read gave. */
-  #deliverRead({ value, done }: ReadableStreamReadResult<Uint8Array>): void {
-    const pending = this.#pendingRead;
+  #deliverRead(result: ReadableStreamReadResult<Uint8Array>): void {
+    const resolve = this.#resolveRead;
     // Cancelled meanwhile: the lingering close reads (and discards) from here on.
-    if (!pending) return;
-    this.#pendingRead = undefined;
+    if (!resolve) return;
+    this.#resolveRead = this.#rejectRead = undefined;
     if (this.#readableDone) {
-      pending.resolve(READ_DONE);
-    } else if (!done) {
+      resolve(READ_DONE);
+    } else if (!result.done) {
       this.#writer.peerSent();
-      pending.resolve({ value, done: false });
+      resolve(result);
     } else {
       this.#readableFinished();
-      pending.resolve(READ_DONE);
+      resolve(READ_DONE);
     }
   }
 
   #cancelRead(): Promise<void> {
     this.#readableCancelled = true;
-    const pending = this.#pendingRead;
-    this.#pendingRead = undefined;
-    pending?.resolve(READ_DONE);
+    const resolve = this.#resolveRead;
+    this.#resolveRead = this.#rejectRead = undefined;
+    resolve?.(READ_DONE);
     this.#readableFinished();
     return Promise.resolve();
   }
@@ -228,7 +234,6 @@ class AcceptedConnection {
     return this.#nativeRead;
   }
 
-  // Made once per connection rather than per read: a read's own closures cost more than the rest of its bookkeeping.
   readonly #nativeReadDone = (result: ReadableStreamReadResult<Uint8Array>): ReadableStreamReadResult<Uint8Array> => {
     this.#nativeRead = undefined;
     if (result.done) this.#peerClosed = true;
@@ -239,9 +244,9 @@ class AcceptedConnection {
   /** A failed read rejects the reader's pending read; for the lingering close it ends reading. */
   readonly #nativeReadFailed = (error: unknown): ReadableStreamReadResult<Uint8Array> => {
     this.#nativeRead = undefined;
-    const pending = this.#pendingRead;
-    this.#pendingRead = undefined;
-    pending?.reject(error);
+    const reject = this.#rejectRead;
+    this.#resolveRead = this.#rejectRead = undefined;
+    reject?.(error);
     return READ_DONE;
   };
 
