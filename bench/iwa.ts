@@ -230,6 +230,8 @@ interface Row {
   iwa: number | string;
   reference: number | string;
   referenceName: string;
+  /** The median over rounds of each round's own ratio (the two were measured one after the other). */
+  pairedRatio: number | undefined;
 }
 
 function format(value: number | string): string {
@@ -294,69 +296,64 @@ async function main(): Promise<void> {
       const failure = values.find((value) => typeof value === "string");
       return failure ?? Math.max(...(values as number[]));
     };
+    /**
+     * The median of the rounds' own ratios: each round measures the two one after the other, so a drift of the
+     * machine between rounds (10–20 % here) moves both; the ratio of the bests can pair a lucky round with an
+     * unlucky one.
+     */
+    const pairedRatio = (name: keyof typeof contenders, referenceName: keyof typeof contenders): number | undefined => {
+      const values = results.get(name)!;
+      const references = results.get(referenceName)!;
+      const ratios = values.map((value, round) => {
+        const reference = references[round];
+        return typeof value === "number" && typeof reference === "number" ? value / reference : Number.NaN;
+      });
+      if (ratios.some(Number.isNaN)) return undefined;
+      const sorted = ratios.sort((a, b) => a - b);
+      const middle = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
+    };
+    const row = (measure: string, name: keyof typeof contenders, referenceName: keyof typeof contenders, shownAs: string): Row => ({
+      measure,
+      iwa: best(name),
+      reference: best(referenceName),
+      referenceName: shownAs,
+      pairedRatio: pairedRatio(name, referenceName),
+    });
     const bare = "bare TCPServerSocket responder (IWA)";
     const rows: Row[] = [
-      { measure: "GET /hello req/s, wrk 1 connection", iwa: best("iwaHello1"), reference: best("bareHello1"), referenceName: bare },
-      {
-        measure: `GET /hello req/s, wrk ${connections} connections`,
-        iwa: best("iwaHello"),
-        reference: best("bareHello"),
-        referenceName: bare,
-      },
-      {
-        measure: `GET /hello req/s, ab -c${abConcurrency} (HTTP/1.0, no keep-alive)`,
-        iwa: best("iwaAb"),
-        reference: best("bareAb"),
-        referenceName: bare,
-      },
-      {
-        measure: `GET /hello req/s, ab -k -c${abConcurrency}`,
-        iwa: best("iwaAbKeepAlive"),
-        reference: best("bareAbKeepAlive"),
-        referenceName: bare,
-      },
-      {
-        measure: `GET /hello req/s, wrk ${connections} connections`,
-        iwa: best("iwaHello"),
-        reference: best("nodeHello"),
-        referenceName: "node:http",
-      },
-      {
-        measure: `calibration: the bare responder with ${busyMicros} µs of busy JavaScript per request, req/s, wrk 1 connection`,
-        iwa: best("busyHello1"),
-        reference: best("bareHello1"),
-        referenceName: bare,
-      },
-      {
-        measure: `calibration: the same, wrk ${connections} connections`,
-        iwa: best("busyHello"),
-        reference: best("bareHello"),
-        referenceName: bare,
-      },
-      { measure: "WebSocket echo msgs/s", iwa: best("iwaEcho"), reference: best("wsEcho"), referenceName: "ws" },
-      { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("bareDownload"), referenceName: bare },
-      { measure: "100 MiB download MB/s", iwa: best("iwaDownload"), reference: best("nodeDownload"), referenceName: "node:http" },
-      {
-        measure: "100 MiB upload MB/s, hashed with the demo's JavaScript SHA-256",
-        iwa: best("iwaUpload"),
-        reference: best("nodeUpload"),
-        referenceName: "node:http (same hashing)",
-      },
+      row("GET /hello req/s, wrk 1 connection", "iwaHello1", "bareHello1", bare),
+      row(`GET /hello req/s, wrk ${connections} connections`, "iwaHello", "bareHello", bare),
+      row(`GET /hello req/s, ab -c${abConcurrency} (HTTP/1.0, no keep-alive)`, "iwaAb", "bareAb", bare),
+      row(`GET /hello req/s, ab -k -c${abConcurrency}`, "iwaAbKeepAlive", "bareAbKeepAlive", bare),
+      row(`GET /hello req/s, wrk ${connections} connections`, "iwaHello", "nodeHello", "node:http"),
+      row(
+        `calibration: the bare responder with ${busyMicros} µs of busy JavaScript per request, req/s, wrk 1 connection`,
+        "busyHello1",
+        "bareHello1",
+        bare,
+      ),
+      row(`calibration: the same, wrk ${connections} connections`, "busyHello", "bareHello", bare),
+      row("WebSocket echo msgs/s", "iwaEcho", "wsEcho", "ws"),
+      row("100 MiB download MB/s", "iwaDownload", "bareDownload", bare),
+      row("100 MiB download MB/s", "iwaDownload", "nodeDownload", "node:http"),
+      row("100 MiB upload MB/s, hashed with the demo's JavaScript SHA-256", "iwaUpload", "nodeUpload", "node:http (same hashing)"),
     ];
 
     const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${app.chromium.product}`;
     const table = [
-      "| measure | IWA (in Chromium) | reference | reference value | IWA / reference |",
-      "| --- | ---: | --- | ---: | ---: |",
+      "| measure | IWA (in Chromium) | reference | reference value | IWA / reference | median of the rounds' ratios |",
+      "| --- | ---: | --- | ---: | ---: | ---: |",
       ...rows.map(
         (row) =>
-          `| ${row.measure} | ${format(row.iwa)} | ${row.referenceName} | ${format(row.reference)} | ${ratio(row.iwa, row.reference)} |`,
+          `| ${row.measure} | ${format(row.iwa)} | ${row.referenceName} | ${format(row.reference)} | ${ratio(row.iwa, row.reference)} | ` +
+          `${row.pairedRatio === undefined ? "–" : `${row.pairedRatio.toFixed(2)}×`} |`,
       ),
     ].join("\n");
     const load = loadavg()[0]!.toFixed(1);
     const settings =
       `wrk -t1 -d${duration}s and ab -n ${abRequests} on CPU 0, servers unpinned; WebSocket: 10 clients × 16 in flight, ` +
-      `32-byte messages, no compression; best of ${rounds} interleaved rounds after a ${warmup} s warm-up; ` +
+      `32-byte messages, no compression; best of ${rounds} interleaved rounds (and the median of each round's own ratio) after a ${warmup} s warm-up; ` +
       `load average ${load} at the end (other work shared the machine).`;
     process.stdout.write(`${machine}\n${settings}\n\n${table}\n`);
     if (options.append) {

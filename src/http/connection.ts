@@ -106,7 +106,7 @@ export class HttpConnection implements DisconnectWatcher, DeadlineHolder {
         // A read started to watch the previous request's client may still be pending: its bytes come first.
         if (this.watching) await this.watching;
         while (!(head = this.bufferedHead())) {
-          if (!(await this.input.fill())) break;
+          if (!this.input.add(await this.input.next())) break;
         }
         this.headDeadline = Infinity;
         head ??= this.headCutShort();

@@ -2,6 +2,7 @@ import { concatBytes, EMPTY } from "../shared/bytes.js";
 import type { ByteReader } from "../sockets/direct-io.js";
 
 const FALSE = Promise.resolve(false);
+const READ_DONE: Promise<ReadableStreamReadResult<Uint8Array>> = Promise.resolve({ value: undefined, done: true });
 
 /**
  * The unread bytes of one connection over its socket reader. Request heads accumulate here;
@@ -33,11 +34,19 @@ export class ConnectionInput {
   fill(): Promise<boolean> {
     // Not an async function: its frame, once per request head, cost more than the rest of a read's bookkeeping.
     if (this.ended) return FALSE;
-    return this.reader.read().then(this.filled);
+    return this.reader.read().then(this.add);
   }
 
-  /** Made once per connection (a read's own closure would be one more allocation per request). */
-  private readonly filled = ({ value, done }: ReadableStreamReadResult<Uint8Array>): boolean => {
+  /**
+   * `fill()` in two steps, for a loop that awaits the read itself (one microtask turn less than awaiting `fill()`):
+   * `input.add(await input.next())`.
+   */
+  next(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return this.ended ? READ_DONE : this.reader.read();
+  }
+
+  /** Puts a chunk from `next()` onto the unread bytes; false at end of stream. Made once per connection. */
+  readonly add = ({ value, done }: ReadableStreamReadResult<Uint8Array>): boolean => {
     if (done) {
       this.ended = true;
       return false;

@@ -319,8 +319,9 @@ export class VerifiedWriter {
 
   readonly #fittingTaken = (): Promise<void> | undefined => {
     const atOnce = microtaskTurn - this.#fittingTurn < FITTING_SETTLE_TURNS;
-    this.#lastWriteEnd = performance.now();
-    // write() read the clock, with nothing queued, just before this write.
+    // write() read the clock, with nothing queued, just before this write; taken at once, it ended then too (a
+    // clock reading crosses into Blink: one less per keep-alive response).
+    this.#lastWriteEnd = atOnce ? this.#queuedSince : performance.now();
     this.#tookShort(this.#fittingLength, atOnce, this.#lastWriteEnd - this.#queuedSince);
     this.#flushing = undefined;
     return this.#queuedBytes > 0 ? this.#startFlushing() : undefined;
