@@ -24,6 +24,8 @@ function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
+const RESOLVED = Promise.resolve();
+
 /** Read once: the page's time origin never changes, and each read crosses into Blink. */
 const timeOrigin = performance.timeOrigin;
 
@@ -46,6 +48,21 @@ export function instrument<W extends WebSocketHooks | undefined>(
     stats.changed();
   };
 
+  /**
+   * Answers given at once, logged once they went out. The server writes such an answer in the same turn as the
+   * handler returns it; the bookkeeping before that write delayed it, and on Chromium's cold request path a
+   * microsecond of work before the write costs several of round trip, after it much less (bench/RESULTS.md).
+   */
+  let answeredAtOnce: Array<{ entry: RequestLogEntry; response: Response }> = [];
+  const logAnsweredAtOnce = (): void => {
+    const answered = answeredAtOnce;
+    answeredAtOnce = [];
+    for (const { entry, response } of answered) {
+      stats.addLogEntry(entry);
+      record(entry, response, false);
+    }
+  };
+
   // Not async: an answer given at once stays synchronous (src/shared/maybe-promise.ts).
   const fetch: FetchHandler = (request, info) => {
     // One clock reading serves both the wall-clock time and the duration.
@@ -62,15 +79,27 @@ export function instrument<W extends WebSocketHooks | undefined>(
     };
     stats.requestsTotal++;
     stats.requestsActive++;
-    stats.addLogEntry(entry);
     let answer: ReturnType<FetchHandler>;
     try {
       answer = app.fetch(request, info);
     } catch (error) {
+      stats.addLogEntry(entry);
       record(entry, undefined, true);
       throw error;
     }
-    if (!isPromiseLike(answer)) return recorded(entry, request, answer);
+    if (!isPromiseLike(answer)) {
+      const response = answer ?? upgradeResponse(request);
+      if (response) {
+        if (answeredAtOnce.length === 0) RESOLVED.then(logAnsweredAtOnce);
+        answeredAtOnce.push({ entry, response });
+      } else {
+        stats.addLogEntry(entry);
+        record(entry, response, false);
+      }
+      return response;
+    }
+    // A handler still working shows in the log at once, without a status yet.
+    stats.addLogEntry(entry);
     return Promise.resolve(answer).then(
       (settled) => recorded(entry, request, settled),
       (error: unknown) => {

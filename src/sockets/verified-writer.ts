@@ -95,20 +95,19 @@ export class VerifiedWriter {
     if (this.#failure) return Promise.reject(this.#failure.reason);
     if (!(chunk instanceof Uint8Array)) return Promise.reject(new TypeError("socket writes take Uint8Array chunks"));
     if (chunk.byteLength === 0) return RESOLVED;
+    // A stream's writer may reuse its buffer as soon as this promise resolves: its chunks are copied.
+    const bytes = owned ? chunk : chunk.slice();
     if (this.#queuedBytes === 0) {
+      // Nothing ahead of it and room for it in the pipe: no batching to do, so it skips the queue and the flusher.
+      // The clock is read only when the room known is too small: a keep-alive response's write comes sooner.
+      if (this.#fitsAtOnce(bytes)) return this.#writeFitting(bytes);
       this.#queuedSince = performance.now();
       // Idle that long, a reading peer has let the network service empty the pipe.
       if (!this.#flushing && this.#queuedSince - this.#lastWriteEnd >= SHORT_HOLD_MS) {
         this.#knownFree = PIPE_CAPACITY;
         this.#backlogged = false;
+        if (this.#fitsAtOnce(bytes)) return this.#writeFitting(bytes);
       }
-    }
-    // A stream's writer may reuse its buffer as soon as this promise resolves: its chunks are copied.
-    const bytes = owned ? chunk : chunk.slice();
-    if (this.#queuedBytes === 0 && !this.#flushing && !this.#closing && bytes.byteLength <= this.#knownFree) {
-      // Nothing ahead of it and room for it in the pipe: no batching to do, so it skips the queue and the flusher.
-      this.#flushing = this.#writeFitting(bytes);
-      return RESOLVED;
     }
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
@@ -305,11 +304,22 @@ export class VerifiedWriter {
     for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
-  /** Hands over a batch that fits the pipe, then flushes what was queued meanwhile; resolves when all that is done. */
+  /** Nothing queued or being written, and `bytes` fit the pipe's known free space: they cannot be dropped. */
+  #fitsAtOnce(bytes: Uint8Array): boolean {
+    return !this.#flushing && !this.#closing && bytes.byteLength <= this.#knownFree;
+  }
+
+  /**
+   * Hands over a write that fits the pipe, without the queue; what is queued meanwhile is flushed once it is taken.
+   * The write's promise resolves at once: the data is with Chromium.
+   */
   #writeFitting(bytes: Uint8Array): Promise<void> {
     this.#fittingLength = bytes.byteLength;
     this.#fittingTurn = countTurnsFrom(FITTING_SETTLE_TURNS);
-    return this.#native.write(bytes).then(this.#fittingTaken, this.#fittingFailed);
+    this.#flushing = this.#native.write(bytes).then(this.#fittingTaken, this.#fittingFailed);
+    // Read after the write, not before: it tells how long a write that waited took, and when the writes ended.
+    this.#queuedSince = performance.now();
+    return RESOLVED;
   }
 
   // The fitting write's state and reactions live on the writer (one such write at a time): per-write closures and
@@ -319,8 +329,8 @@ export class VerifiedWriter {
 
   readonly #fittingTaken = (): Promise<void> | undefined => {
     const atOnce = microtaskTurn - this.#fittingTurn < FITTING_SETTLE_TURNS;
-    // write() read the clock, with nothing queued, just before this write; taken at once, it ended then too (a
-    // clock reading crosses into Blink: one less per keep-alive response).
+    // #writeFitting read the clock just after this write; taken at once, it ended then too (a clock reading crosses
+    // into Blink: one less per keep-alive response).
     this.#lastWriteEnd = atOnce ? this.#queuedSince : performance.now();
     this.#tookShort(this.#fittingLength, atOnce, this.#lastWriteEnd - this.#queuedSince);
     this.#flushing = undefined;
