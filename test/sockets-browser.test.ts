@@ -439,6 +439,26 @@ describe("browser sockets: closing", () => {
     }
   });
 
+  it("a peer whose pipe pauses longer only every few bursts is released only once its pipe drained, losing nothing", async () => {
+    // Eight quick bursts, then 45 ms of nothing: the last few writes before a release may all have waited briefly,
+    // while the pipe's last content meets the long pause (twice the longest of the last 4 waits lost such tails).
+    for (const size of [300, 500, 700, 900, 1_100, 1_300, 1_500, 1_700].map((k) => k * KiB + 7)) {
+      const fake = new FakeChromiumSocket({ drainPerTask: 64 * KiB, pumpGapsMs: [1, 1, 1, 1, 1, 1, 1, 1, 45], kernelFull: true });
+      const wrapped = wrapAcceptedSocket(fake.socket, 10_000);
+      const { readable, writable } = await wrapped.opened;
+      const writer = writable.getWriter();
+      await writeAll(writer, size, () => 100 * KiB);
+      await writer.close();
+      await readable.getReader().cancel();
+      const started = performance.now();
+      await wrapped.closed;
+      assert.ok(performance.now() - started < 1_000, `${size} B: waited for the lingering close`);
+      assert.equal(fake.discardedAtRelease, 0, `${size} B: released with bytes in the pipe`);
+      assert.equal(fake.deliveredBytes, size);
+      assert.equal(firstMismatch(fake.bytes()), -1);
+    }
+  });
+
   it("socket.close() with locked streams flushes, then releases after lingerMs if a slow peer stays", async () => {
     const fake = new FakeChromiumSocket({ drainPerTask: 16 * KiB, pumpEveryMs: 10 });
     const wrapped = wrapAcceptedSocket(fake.socket, 50);
