@@ -38,10 +38,11 @@ const SHORT_HOLD_MS = 10;
  */
 const MAX_PIPE_DRAIN_MS = 1_000;
 /**
- * The least time given the pipe to drain once a peer fell behind: a margin for scheduling (the peer's process and the
- * network service must both run). Measured with a probe write after the last one, 795 downloads: the pipe drained in
- * 1 ms (median) and at most 4.8 ms with nothing else running; under two or four CPU-bound processes on two cores up to 77 ms,
- * always within twice the longest of the last RECENT_WAITS waits (at least 12 ms to spare with this floor).
+ * The least time given the pipe to drain once a peer fell behind: a margin for scheduling (the peer's process and
+ * the network service must both run). Measured with a probe write after the last one, 795 downloads: the pipe
+ * drained in 1 ms (median) and at most 4.8 ms with nothing else running; under two or four CPU-bound processes
+ * on two cores in up to 77 ms, always within twice the longest of the last RECENT_WAITS waits (at least 12 ms to
+ * spare with this floor).
  */
 const MIN_BACKLOGGED_DRAIN_MS = 20;
 /**
@@ -80,6 +81,9 @@ export class VerifiedWriter {
    * responder writing the 100 MiB in one call: 905–1,222).
    */
   #batchArena: Uint8Array | undefined;
+  /** The write on the fitting path (#writeFitting): its length, and the microtask turn it was handed over in. */
+  #fittingLength = 0;
+  #fittingTurn = 0;
 
   constructor(native: WritableStreamDefaultWriter<Uint8Array>) {
     this.#native = native;
@@ -322,11 +326,8 @@ export class VerifiedWriter {
     return RESOLVED;
   }
 
-  // The fitting write's state and reactions live on the writer (one such write at a time): per-write closures and
+  // The fitting write's reactions are made once per writer (one such write at a time): per-write closures and
   // promises cost more than the rest of a keep-alive response's bookkeeping.
-  #fittingLength = 0;
-  #fittingTurn = 0;
-
   readonly #fittingTaken = (): Promise<void> | undefined => {
     const atOnce = microtaskTurn - this.#fittingTurn < FITTING_SETTLE_TURNS;
     // #writeFitting read the clock just after this write; taken at once, it ended then too (a clock reading crosses
