@@ -21,6 +21,7 @@ import {
   verifySignedWebBundle,
 } from "../src/bundle/index.js";
 import { listFiles } from "../src/node/list-files.js";
+import { median } from "./median.js";
 
 const here = fileURLToPath(import.meta.url); // dist/bench/bundle.js
 const projectRoot = join(dirname(here), "..", "..");
@@ -119,11 +120,6 @@ function measure(command: string[]): Sample {
   if (result.status !== 0) throw new Error(`${command.join(" ")} failed:\n${result.stderr}`);
   const [seconds, kilobytes] = lines.at(-1)!.split(" ").map(Number);
   return { seconds: seconds!, peakMiB: kilobytes! / 1024 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function sha256(bytes: Uint8Array): string {

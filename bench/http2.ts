@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { median } from "./median.js";
 
 const { values } = parseArgs({
   options: {
@@ -98,7 +99,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
 const ours = median(results.get("browser-httpd (Node)")!.map((r) => r.reqPerSec));
 console.log(
   `h2load -n ${REQUESTS} -c 10 -m 10, GET /hello (h2c), ${new Date().toISOString().slice(0, 10)}, node ${process.version}${pinned ? ", server on CPU 1, h2load on CPU 0" : ""}, median of ${ROUNDS}`,

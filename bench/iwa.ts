@@ -25,6 +25,7 @@ import WebSocket from "ws";
 import { packageRoot } from "../launcher/build-app.js";
 import { launch, type LaunchedApp } from "../launcher/launch.js";
 import { type BareResponder, launchBareResponder } from "./bare-responder.js";
+import { median } from "./median.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -308,10 +309,7 @@ async function main(): Promise<void> {
         const reference = references[round];
         return typeof value === "number" && typeof reference === "number" ? value / reference : Number.NaN;
       });
-      if (ratios.some(Number.isNaN)) return undefined;
-      const sorted = ratios.sort((a, b) => a - b);
-      const middle = sorted.length >> 1;
-      return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1]! + sorted[middle]!) / 2;
+      return ratios.some(Number.isNaN) ? undefined : median(ratios);
     };
     const row = (measure: string, name: keyof typeof contenders, referenceName: keyof typeof contenders, shownAs: string): Row => ({
       measure,

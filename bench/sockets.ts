@@ -8,6 +8,7 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "./median.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const projectRoot = join(here, "..", "..");
@@ -77,11 +78,6 @@ async function upload(port: number): Promise<number> {
   socket.destroy();
   if ((JSON.parse(reply) as { bytes: number }).bytes !== BYTES) throw new Error(`server counted ${reply}`);
   return seconds;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const megabytesPerSecond = (seconds: number) => BYTES / 1e6 / seconds;
