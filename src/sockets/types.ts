@@ -101,7 +101,8 @@ export interface ListenOptions extends TCPServerSocketOptions, Pick<TCPSocketOpt
   /**
    * Milliseconds an accepted socket, closed by us, waits for the peer's FIN (reading and discarding what it still
    * sends, up to 1 MiB) before it ends the connection. In Chromium releasing a socket discards unsent bytes, so a
-   * peer that fell behind in reading is waited for (docs/chromium-direct-sockets.md; default 5000). On Node a
+   * peer that may have stopped reading is waited for (one that keeps reading, however slowly, is released once
+   * Chromium's pipe had time to drain: docs/chromium-direct-sockets.md; default 5000). On Node a
    * socket destroyed with unread data sends a reset, which can make the peer drop the last response unread
    * (RFC 9112 §9.6; default 2000).
    */
