@@ -53,7 +53,7 @@ export function instrument<W extends WebSocketHooks | undefined>(
    * handler returns it; the bookkeeping before that write delayed it, and on Chromium's cold request path a
    * microsecond of work before the write costs several of round trip, after it much less (bench/RESULTS.md).
    */
-  let answeredAtOnce: Array<{ entry: RequestLogEntry; response: Response }> = [];
+  let answeredAtOnce: Array<{ entry: RequestLogEntry; response: Response | undefined }> = [];
   const logAnsweredAtOnce = (): void => {
     const answered = answeredAtOnce;
     answeredAtOnce = [];
@@ -89,13 +89,8 @@ export function instrument<W extends WebSocketHooks | undefined>(
     }
     if (!isPromiseLike(answer)) {
       const response = answer ?? upgradeResponse(request);
-      if (response) {
-        if (answeredAtOnce.length === 0) RESOLVED.then(logAnsweredAtOnce);
-        answeredAtOnce.push({ entry, response });
-      } else {
-        stats.addLogEntry(entry);
-        record(entry, response, false);
-      }
+      if (answeredAtOnce.length === 0) RESOLVED.then(logAnsweredAtOnce);
+      answeredAtOnce.push({ entry, response });
       return response;
     }
     // A handler still working shows in the log at once, without a status yet.
